@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# bloom's two commands for a new user on Debian:
+#   ./run.sh demo   build (Release) and run the main example on the built-in synthetic data
+#   ./run.sh test   build everything with warnings as errors and run the whole test suite
+# Also: ./run.sh bench [filter]   build (Release) and run the Google Benchmark suites.
+# Each installs the Debian packages it needs (apt-get as root, sudo when available; otherwise it
+# prints the apt-get line and stops), then configures, builds and runs.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+PACKAGES=(cmake g++ make pkg-config libeigen3-dev libxxhash-dev libmurmurhash-dev catch2
+          libbenchmark-dev libcli11-dev libfarmhash-dev libmetrohash-dev libssl-dev)
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+install_packages() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$p")
+        fi
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "run.sh: installing missing Debian packages: ${missing[*]}" >&2
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+    if [ "$(id -u)" -eq 0 ]; then
+        "${apt[@]}" update -qq && "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "${apt[@]}" update -qq && sudo "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
+    else
+        echo "run.sh: these packages are missing and I am neither root nor able to sudo. Run:" >&2
+        echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+}
+
+configure_build() {  # dir build-type extra-cmake-args...
+    local dir=$1 type=$2
+    shift 2
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
+    cmake --build "$dir" -j "$JOBS"
+}
+
+cmd=${1:-}
+case "$cmd" in
+    demo)
+        shift
+        install_packages
+        configure_build build/release Release -DBLOOM_BUILD_TESTS=OFF -DBLOOM_BUILD_BENCHMARKS=OFF
+        if [ -x build/release/examples/bloom-compare ]; then
+            exec build/release/examples/bloom-compare "$@"
+        else
+            exec build/release/examples/bloom-quickstart "$@"
+        fi
+        ;;
+    test)
+        install_packages
+        configure_build build/test RelWithDebInfo -DBLOOM_WERROR=ON \
+            -DBLOOM_BUILD_TESTS=ON -DBLOOM_BUILD_EXAMPLES=ON -DBLOOM_BUILD_BENCHMARKS=ON
+        cd build/test
+        exec ctest --output-on-failure -j "$JOBS"
+        ;;
+    bench)
+        shift
+        install_packages
+        configure_build build/release Release -DBLOOM_BUILD_TESTS=OFF -DBLOOM_BUILD_BENCHMARKS=ON
+        for b in build/release/bench/bench_*; do
+            [ -x "$b" ] || continue
+            echo "== $b"
+            "$b" ${1:+--benchmark_filter="$1"}
+        done
+        ;;
+    *)
+        echo "usage: ./run.sh demo [example options] | ./run.sh test | ./run.sh bench [filter]" >&2
+        exit 2
+        ;;
+esac
