@@ -1,0 +1,513 @@
+// Embedding kinds: the policies a model is templated on to say how an id becomes a vector.
+//
+//   full_embedding          one row per id (the baseline)
+//   bloom_embedding         k hashed rows per id, summed or averaged (Serrà & Karatzoglou 2017);
+//                           with k = 1 it is the hashing trick
+//   hash_embedding          k hashed rows with learned per-id importance weights
+//                           (Svenstrup et al. 2017)
+//   qr_embedding            quotient-remainder (compositional) embeddings: two small tables,
+//                           combined by elementwise multiplication (Shi et al. 2020)
+//   freq_bloom_embedding    the most frequent ids get rows of their own; the long tail shares
+//                           Bloom rows
+//
+// Every kind offers the same interface, so a model does not know which one it has:
+//
+//   std::uint32_t dim() const;  std::uint32_t ids() const;
+//   void forward(std::uint32_t id, Scalar* out) const;     // out[0..dim) = embedding of id
+//   void backward(std::uint32_t id, const Scalar* grad);   // accumulate d loss / d embedding
+//   void step();                 // optimizer step on the rows this batch touched, then forget them
+//   std::size_t parameters() const;                        // learned scalars
+//   std::string describe() const;
+//
+// Training cost is proportional to the rows a batch touches: each table keeps a row_grads
+// accumulator and its optimizer updates those rows only (lazy, row-sparse).
+//
+// The optimizer type `Opt` must offer `Opt(const typename Opt::config&)`, `begin_step()` and
+// `update_row(bloom::matrix<Scalar>& table, std::uint32_t row, const Scalar* grad)`: see
+// <bloom/optim/>.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <bloom/config.hpp>
+#include <bloom/encoding/spec.hpp>
+#include <bloom/error.hpp>
+#include <bloom/models/random.hpp>
+#include <bloom/models/row_grads.hpp>
+#include <bloom/tensor.hpp>
+
+namespace bloom {
+namespace models {
+
+// How the k rows of an id are combined.
+enum class combine : std::uint8_t {
+    sum,   // Spotlight's BloomEmbedding and the paper: e = sum_j W[h_j(id)]
+    mean,  // e = (1/k) sum_j W[h_j(id)]
+};
+
+inline const char* to_string(combine c) noexcept { return c == combine::sum ? "sum" : "mean"; }
+
+// Options every kind shares.
+struct embedding_options {
+    std::uint32_t dim = 32;
+    // Standard deviation of the normal initialisation; 0 means 1/dim (Spotlight's
+    // ScaledEmbedding). Negative means zeros (used for bias tables).
+    double init_std = 0.0;
+    std::uint64_t seed = 0;  // initialisation seed (the spec seed is separate)
+};
+
+namespace detail {
+
+inline double resolve_std(const embedding_options& o) {
+    return o.init_std == 0.0 ? 1.0 / static_cast<double>(o.dim) : o.init_std;
+}
+
+template <class Scalar>
+void init_normal(matrix<Scalar>& w, double std_dev, engine& rng) {
+    if (std_dev < 0) {
+        w.setZero();
+        return;
+    }
+    Scalar* p = w.data();
+    const std::size_t n = static_cast<std::size_t>(w.size());
+    for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<Scalar>(std_dev * standard_normal(rng));
+}
+
+inline void check_options(const char* kind, std::uint32_t ids, const embedding_options& o) {
+    if (ids == 0) ::bloom::detail::throw_invalid(std::string(kind) + ": no ids (n = 0)");
+    if (o.dim == 0) ::bloom::detail::throw_invalid(std::string(kind) + ": dim must be at least 1");
+    if (!std::isfinite(o.init_std))
+        ::bloom::detail::throw_invalid(std::string(kind) + ": init_std is not finite");
+}
+
+}  // namespace detail
+
+// One learned table with its optimizer and its per-batch row gradients.
+template <class Scalar, class Opt>
+class trainable_table {
+public:
+    using opt_config = typename Opt::config;
+
+    trainable_table(std::size_t rows, std::size_t dim, const opt_config& oc)
+        : w_(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(dim)),
+          opt_(oc),
+          grads_(rows, dim) {}
+
+    matrix<Scalar>& weights() noexcept { return w_; }
+    const matrix<Scalar>& weights() const noexcept { return w_; }
+    const Scalar* row(std::uint32_t r) const noexcept { return w_.data() + r * w_.cols(); }
+    row_grads<Scalar>& grads() noexcept { return grads_; }
+    Opt& optimizer() noexcept { return opt_; }
+
+    void step() {
+        if (grads_.empty()) return;
+        opt_.begin_step();
+        grads_.for_each([&](std::uint32_t r, const Scalar* g) { opt_.update_row(w_, r, g); });
+        grads_.clear();
+    }
+
+    std::size_t parameters() const noexcept { return static_cast<std::size_t>(w_.size()); }
+
+private:
+    matrix<Scalar> w_;
+    Opt opt_;
+    row_grads<Scalar> grads_;
+};
+
+// --- full table ------------------------------------------------------------------------------
+
+template <class Scalar, class Opt>
+class full_embedding {
+public:
+    using scalar_type = Scalar;
+    static constexpr const char* kind_name = "full";
+
+    full_embedding(std::uint32_t n, const embedding_options& o, const typename Opt::config& oc)
+        : n_(n), dim_(o.dim), t_((detail::check_options("full_embedding", n, o), n), o.dim, oc) {
+        engine rng(o.seed);
+        detail::init_normal(t_.weights(), detail::resolve_std(o), rng);
+    }
+
+    std::uint32_t dim() const noexcept { return dim_; }
+    std::uint32_t ids() const noexcept { return n_; }
+    std::size_t rows() const noexcept { return n_; }
+    std::size_t parameters() const noexcept { return t_.parameters(); }
+    std::string describe() const { return "full table, " + std::to_string(n_) + " rows"; }
+
+    void forward(std::uint32_t id, Scalar* out) const noexcept {
+        BLOOM_ASSERT(id < n_);
+        const Scalar* r = t_.row(id);
+        for (std::uint32_t c = 0; c < dim_; ++c) out[c] = r[c];
+    }
+    void backward(std::uint32_t id, const Scalar* g) { t_.grads().add(id, Scalar(1), g); }
+    void step() { t_.step(); }
+
+    trainable_table<Scalar, Opt>& table() noexcept { return t_; }
+
+private:
+    std::uint32_t n_;
+    std::uint32_t dim_;
+    trainable_table<Scalar, Opt> t_;
+};
+
+// --- Bloom embedding (and the hashing trick with k = 1) ----------------------------------------
+
+struct bloom_options {
+    std::uint64_t rows = 0;  // m: rows of the shared table
+    std::uint32_t k = 4;     // hashed rows per id
+    combine comb = combine::sum;
+    std::uint64_t hash_seed = 0;
+    derivation derive = derivation::seeded;
+};
+
+template <class Scalar, class Hash, class Opt>
+class bloom_embedding {
+public:
+    using scalar_type = Scalar;
+    static constexpr const char* kind_name = "bloom";
+
+    bloom_embedding(std::uint32_t n, const bloom_options& b, const embedding_options& o,
+                    const typename Opt::config& oc)
+        : n_(n),
+          dim_(o.dim),
+          k_(b.k),
+          comb_(b.comb),
+          spec_(make_spec(n, b, o)),
+          pos_(static_cast<std::size_t>(n) * b.k),
+          t_(b.rows, o.dim, oc) {
+        for (std::uint32_t id = 0; id < n; ++id)
+            spec_.positions(id, pos_.data() + static_cast<std::size_t>(id) * k_);
+        engine rng(o.seed);
+        detail::init_normal(t_.weights(), detail::resolve_std(o), rng);
+        scale_ = comb_ == combine::mean ? Scalar(1) / static_cast<Scalar>(k_) : Scalar(1);
+    }
+
+    std::uint32_t dim() const noexcept { return dim_; }
+    std::uint32_t ids() const noexcept { return n_; }
+    std::uint32_t k() const noexcept { return k_; }
+    std::size_t rows() const noexcept { return static_cast<std::size_t>(t_.weights().rows()); }
+    std::size_t parameters() const noexcept { return t_.parameters(); }
+    const basic_spec<Hash>& spec() const noexcept { return spec_; }
+    const std::uint32_t* positions(std::uint32_t id) const noexcept {
+        return pos_.data() + static_cast<std::size_t>(id) * k_;
+    }
+    std::string describe() const {
+        return std::string(k_ == 1 ? "hashing trick" : "bloom") + ", " + std::to_string(rows()) +
+               " rows, k=" + std::to_string(k_) + ", " + hash_name<Hash>() + ", " +
+               to_string(comb_);
+    }
+
+    void forward(std::uint32_t id, Scalar* out) const noexcept {
+        BLOOM_ASSERT(id < n_);
+        const std::uint32_t* p = positions(id);
+        const Scalar* r0 = t_.row(p[0]);
+        for (std::uint32_t c = 0; c < dim_; ++c) out[c] = r0[c];
+        for (std::uint32_t j = 1; j < k_; ++j) {
+            const Scalar* r = t_.row(p[j]);
+            for (std::uint32_t c = 0; c < dim_; ++c) out[c] += r[c];
+        }
+        if (comb_ == combine::mean)
+            for (std::uint32_t c = 0; c < dim_; ++c) out[c] *= scale_;
+    }
+    void backward(std::uint32_t id, const Scalar* g) {
+        const std::uint32_t* p = positions(id);
+        for (std::uint32_t j = 0; j < k_; ++j) t_.grads().add(p[j], scale_, g);
+    }
+    void step() { t_.step(); }
+
+    trainable_table<Scalar, Opt>& table() noexcept { return t_; }
+    const trainable_table<Scalar, Opt>& table() const noexcept { return t_; }
+
+private:
+    static basic_spec<Hash> make_spec(std::uint32_t n, const bloom_options& b,
+                                      const embedding_options& o) {
+        detail::check_options("bloom_embedding", n, o);
+        spec_config c;
+        c.items = n;
+        c.m = b.rows;
+        c.k = b.k;
+        c.seed = b.hash_seed;
+        c.derive = b.derive;
+        c.key_bytes = 4;
+        return basic_spec<Hash>(c);
+    }
+
+    std::uint32_t n_;
+    std::uint32_t dim_;
+    std::uint32_t k_;
+    combine comb_;
+    Scalar scale_ = 1;
+    basic_spec<Hash> spec_;
+    std::vector<std::uint32_t> pos_;  // n x k: a cache of the spec
+    trainable_table<Scalar, Opt> t_;
+};
+
+// --- hash embeddings: Bloom rows with learned per-id importance weights -----------------------
+
+template <class Scalar, class Hash, class Opt>
+class hash_embedding {
+public:
+    using scalar_type = Scalar;
+    static constexpr const char* kind_name = "hash-emb";
+
+    hash_embedding(std::uint32_t n, const bloom_options& b, const embedding_options& o,
+                   const typename Opt::config& oc)
+        : base_(n, with_sum(b), o, oc), p_(n, b.k, oc), g_(b.k) {
+        // Importance weights start at 1/k (mean) or 1 (sum) plus a little noise, so training
+        // starts from the plain Bloom embedding and learns which rows matter per id.
+        engine rng(o.seed ^ 0xA5A5A5A5ULL);
+        const double w0 = b.comb == combine::mean ? 1.0 / b.k : 1.0;
+        Scalar* w = p_.weights().data();
+        for (Eigen::Index i = 0; i < p_.weights().size(); ++i)
+            w[i] = static_cast<Scalar>(w0 + 0.01 * standard_normal(rng));
+    }
+
+    std::uint32_t dim() const noexcept { return base_.dim(); }
+    std::uint32_t ids() const noexcept { return base_.ids(); }
+    std::size_t rows() const noexcept { return base_.rows(); }
+    std::size_t parameters() const noexcept { return base_.parameters() + p_.parameters(); }
+    std::string describe() const {
+        return "hash embeddings, " + std::to_string(rows()) + " rows, k=" +
+               std::to_string(base_.k()) + ", " + hash_name<Hash>() + ", learned weights";
+    }
+
+    void forward(std::uint32_t id, Scalar* out) const noexcept {
+        const std::uint32_t* pos = base_.positions(id);
+        const Scalar* w = p_.row(id);
+        const std::uint32_t d = dim();
+        for (std::uint32_t c = 0; c < d; ++c) out[c] = Scalar(0);
+        for (std::uint32_t j = 0; j < base_.k(); ++j) {
+            const Scalar* r = base_table().row(pos[j]);
+            for (std::uint32_t c = 0; c < d; ++c) out[c] += w[j] * r[c];
+        }
+    }
+    void backward(std::uint32_t id, const Scalar* g) {
+        const std::uint32_t* pos = base_.positions(id);
+        const Scalar* w = p_.row(id);
+        const std::uint32_t d = dim();
+        for (std::uint32_t j = 0; j < base_.k(); ++j) {
+            const Scalar* r = base_table().row(pos[j]);
+            Scalar dot = 0;
+            for (std::uint32_t c = 0; c < d; ++c) dot += r[c] * g[c];
+            g_[j] = dot;
+            base_.table().grads().add(pos[j], w[j], g);
+        }
+        p_.grads().add(id, Scalar(1), g_.data());
+    }
+    void step() {
+        base_.step();
+        p_.step();
+    }
+
+private:
+    static bloom_options with_sum(bloom_options b) {
+        b.comb = combine::sum;  // the weights do the combining
+        return b;
+    }
+    const trainable_table<Scalar, Opt>& base_table() const noexcept { return base_.table(); }
+
+    bloom_embedding<Scalar, Hash, Opt> base_;
+    trainable_table<Scalar, Opt> p_;  // n x k importance weights
+    std::vector<Scalar> g_;
+};
+
+// --- quotient-remainder embeddings -----------------------------------------------------------
+
+template <class Scalar, class Opt>
+class qr_embedding {
+public:
+    using scalar_type = Scalar;
+    static constexpr const char* kind_name = "qr";
+
+    // `budget_rows` is the total number of rows the two tables may have together. The remainder
+    // table gets R rows and the quotient table ceil(n / R), with R chosen so the sum fits the
+    // budget (the smallest total, about 2 sqrt(n), when the budget is below it).
+    qr_embedding(std::uint32_t n, std::uint64_t budget_rows, const embedding_options& o,
+                 const typename Opt::config& oc)
+        : n_(n),
+          dim_(o.dim),
+          r_(choose_r((detail::check_options("qr_embedding", n, o), n), budget_rows)),
+          q_((n + r_ - 1) / r_, o.dim, oc),
+          rem_(r_, o.dim, oc) {
+        // The product of two N(0, s) entries has standard deviation s^2: s = sqrt(std) keeps the
+        // embedding's scale equal to a full table's.
+        engine rng(o.seed);
+        const double s = std::sqrt(detail::resolve_std(o));
+        detail::init_normal(q_.weights(), s, rng);
+        detail::init_normal(rem_.weights(), s, rng);
+    }
+
+    static std::uint32_t choose_r(std::uint32_t n, std::uint64_t budget) {
+        std::uint64_t best_r = 1, best_total = std::uint64_t(n) + 1;
+        for (std::uint64_t r = 1; r <= n; ++r) {
+            const std::uint64_t total = (n + r - 1) / r + r;
+            if (total <= budget) {
+                // largest quotient table within budget keeps the most capacity
+                return static_cast<std::uint32_t>(r);
+            }
+            if (total < best_total) {
+                best_total = total;
+                best_r = r;
+            }
+            if (r * r > 4ULL * n) break;
+        }
+        return static_cast<std::uint32_t>(best_r);
+    }
+
+    std::uint32_t dim() const noexcept { return dim_; }
+    std::uint32_t ids() const noexcept { return n_; }
+    std::size_t rows() const noexcept {
+        return static_cast<std::size_t>(q_.weights().rows() + rem_.weights().rows());
+    }
+    std::size_t parameters() const noexcept { return q_.parameters() + rem_.parameters(); }
+    std::string describe() const {
+        return "quotient-remainder, " + std::to_string(q_.weights().rows()) + " + " +
+               std::to_string(r_) + " rows";
+    }
+
+    void forward(std::uint32_t id, Scalar* out) const noexcept {
+        const Scalar* a = q_.row(id / r_);
+        const Scalar* b = rem_.row(id % r_);
+        for (std::uint32_t c = 0; c < dim_; ++c) out[c] = a[c] * b[c];
+    }
+    void backward(std::uint32_t id, const Scalar* g) {
+        const Scalar* a = q_.row(id / r_);
+        const Scalar* b = rem_.row(id % r_);
+        Scalar* ga = q_.grads().row(id / r_);
+        for (std::uint32_t c = 0; c < dim_; ++c) ga[c] += g[c] * b[c];
+        Scalar* gb = rem_.grads().row(id % r_);
+        for (std::uint32_t c = 0; c < dim_; ++c) gb[c] += g[c] * a[c];
+    }
+    void step() {
+        q_.step();
+        rem_.step();
+    }
+
+private:
+    std::uint32_t n_;
+    std::uint32_t dim_;
+    std::uint32_t r_;
+    trainable_table<Scalar, Opt> q_;
+    trainable_table<Scalar, Opt> rem_;
+};
+
+// --- frequency-aware Bloom -------------------------------------------------------------------
+
+struct freq_options {
+    // Share of the row budget given to frequent ids' own rows (0..1). The rest is the Bloom part.
+    double head_share = 0.5;
+};
+
+template <class Scalar, class Hash, class Opt>
+class freq_bloom_embedding {
+public:
+    using scalar_type = Scalar;
+    static constexpr const char* kind_name = "freq-bloom";
+
+    // `counts[id]` is how often id occurs in the training data (the head is chosen from it).
+    // b.rows is the total row budget: head rows + shared Bloom rows.
+    freq_bloom_embedding(std::uint32_t n, const std::vector<std::uint64_t>& counts,
+                         const bloom_options& b, const freq_options& f,
+                         const embedding_options& o, const typename Opt::config& oc)
+        : n_(n), dim_(o.dim), k_(b.k), comb_(b.comb), t_(check(n, counts, b, f, o), o.dim, oc) {
+        const std::uint64_t head = head_rows_;
+        const std::uint64_t shared = b.rows - head;
+        // the head: the `head` most frequent ids (ties: lower id first)
+        std::vector<std::uint32_t> order(n);
+        std::iota(order.begin(), order.end(), 0U);
+        std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t c) {
+            return counts[a] > counts[c];
+        });
+        own_.assign(n, -1);
+        for (std::uint64_t i = 0; i < head; ++i)
+            own_[order[i]] = static_cast<std::int64_t>(shared + i);
+        spec_config c;
+        c.items = n;
+        c.m = shared;
+        c.k = b.k;
+        c.seed = b.hash_seed;
+        c.derive = b.derive;
+        c.key_bytes = 4;
+        const basic_spec<Hash> spec(c);
+        pos_.resize(static_cast<std::size_t>(n) * k_);
+        for (std::uint32_t id = 0; id < n; ++id)
+            spec.positions(id, pos_.data() + static_cast<std::size_t>(id) * k_);
+        engine rng(o.seed);
+        detail::init_normal(t_.weights(), detail::resolve_std(o), rng);
+        scale_ = comb_ == combine::mean ? Scalar(1) / static_cast<Scalar>(k_) : Scalar(1);
+    }
+
+    std::uint32_t dim() const noexcept { return dim_; }
+    std::uint32_t ids() const noexcept { return n_; }
+    std::size_t rows() const noexcept { return static_cast<std::size_t>(t_.weights().rows()); }
+    std::size_t head_rows() const noexcept { return head_rows_; }
+    std::size_t parameters() const noexcept { return t_.parameters(); }
+    std::string describe() const {
+        return "frequency-aware bloom, " + std::to_string(head_rows_) + " own + " +
+               std::to_string(rows() - head_rows_) + " shared rows, k=" + std::to_string(k_) +
+               ", " + hash_name<Hash>();
+    }
+
+    void forward(std::uint32_t id, Scalar* out) const noexcept {
+        if (own_[id] >= 0) {
+            const Scalar* r = t_.row(static_cast<std::uint32_t>(own_[id]));
+            for (std::uint32_t c = 0; c < dim_; ++c) out[c] = r[c];
+            return;
+        }
+        const std::uint32_t* p = pos_.data() + static_cast<std::size_t>(id) * k_;
+        for (std::uint32_t c = 0; c < dim_; ++c) out[c] = Scalar(0);
+        for (std::uint32_t j = 0; j < k_; ++j) {
+            const Scalar* r = t_.row(p[j]);
+            for (std::uint32_t c = 0; c < dim_; ++c) out[c] += r[c];
+        }
+        if (comb_ == combine::mean)
+            for (std::uint32_t c = 0; c < dim_; ++c) out[c] *= scale_;
+    }
+    void backward(std::uint32_t id, const Scalar* g) {
+        if (own_[id] >= 0) {
+            t_.grads().add(static_cast<std::uint32_t>(own_[id]), Scalar(1), g);
+            return;
+        }
+        const std::uint32_t* p = pos_.data() + static_cast<std::size_t>(id) * k_;
+        for (std::uint32_t j = 0; j < k_; ++j) t_.grads().add(p[j], scale_, g);
+    }
+    void step() { t_.step(); }
+
+private:
+    std::size_t check(std::uint32_t n, const std::vector<std::uint64_t>& counts,
+                      const bloom_options& b, const freq_options& f, const embedding_options& o) {
+        detail::check_options("freq_bloom_embedding", n, o);
+        if (counts.size() != n)
+            ::bloom::detail::throw_invalid("freq_bloom_embedding: counts has " +
+                                           std::to_string(counts.size()) + " entries for " +
+                                           std::to_string(n) + " ids");
+        if (!(f.head_share >= 0.0 && f.head_share < 1.0))
+            ::bloom::detail::throw_invalid("freq_bloom_embedding: head_share must be in [0, 1)");
+        head_rows_ = static_cast<std::size_t>(std::floor(f.head_share * static_cast<double>(b.rows)));
+        head_rows_ = std::min<std::size_t>(head_rows_, n);
+        if (b.rows < head_rows_ + b.k)
+            ::bloom::detail::throw_invalid("freq_bloom_embedding: " + std::to_string(b.rows) +
+                                           " rows leave fewer than k shared rows");
+        return b.rows;
+    }
+
+    std::uint32_t n_;
+    std::uint32_t dim_;
+    std::uint32_t k_;
+    combine comb_;
+    Scalar scale_ = 1;
+    std::size_t head_rows_ = 0;
+    std::vector<std::int64_t> own_;
+    std::vector<std::uint32_t> pos_;
+    trainable_table<Scalar, Opt> t_;
+};
+
+}  // namespace models
+}  // namespace bloom

@@ -1,0 +1,374 @@
+// Spotlight-style factorization: score(u, i) = user(u) . item(i) + user_bias(u) + item_bias(i).
+//
+// The user and item embeddings are embedding kinds (models/embeddings.hpp): full tables, Bloom
+// embeddings, hash embeddings... The biases are full tables, as in Spotlight. Gradients are
+// hand-written (no tape: this is the hot loop), accumulated per minibatch into row gradients and
+// applied by row-sparse optimizers to the rows the batch touched, nothing else.
+//
+// Implicit feedback: uniform negative sampling with the BPR, pointwise, hinge or adaptive-hinge
+// losses of Spotlight. Explicit feedback: squared error on ratings.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <bloom/config.hpp>
+#include <bloom/error.hpp>
+#include <bloom/models/embeddings.hpp>
+#include <bloom/models/random.hpp>
+#include <bloom/tensor.hpp>
+
+namespace bloom {
+namespace models {
+
+enum class loss : std::uint8_t {
+    bpr,             // 1 - sigmoid(pos - neg)            (Spotlight's bpr_loss)
+    bpr_log,         // -log sigmoid(pos - neg)           (the original BPR objective)
+    pointwise,       // (1 - sigmoid(pos)) + sigmoid(neg) (Spotlight's pointwise_loss)
+    hinge,           // max(0, 1 - (pos - neg))
+    adaptive_hinge,  // hinge against the highest-scoring of n_negatives sampled negatives
+    regression,      // (score - rating)^2, explicit feedback
+};
+
+inline const char* to_string(loss l) noexcept {
+    switch (l) {
+        case loss::bpr: return "bpr";
+        case loss::bpr_log: return "bpr-log";
+        case loss::pointwise: return "pointwise";
+        case loss::hinge: return "hinge";
+        case loss::adaptive_hinge: return "adaptive-hinge";
+        case loss::regression: return "regression";
+    }
+    return "?";
+}
+
+struct fit_options {
+    std::uint32_t epochs = 10;
+    std::uint32_t batch = 256;
+    loss objective = loss::bpr;
+    std::uint32_t n_negatives = 5;  // adaptive hinge only
+    std::uint64_t seed = 42;        // shuffling and negative sampling
+    // Called after each epoch with (epoch index, seconds, mean loss); may be empty.
+    std::function<void(std::uint32_t, double, double)> on_epoch = {};
+};
+
+struct fit_report {
+    std::vector<double> epoch_seconds;
+    std::vector<double> epoch_loss;
+    double total_seconds = 0;
+    double seconds_per_epoch() const noexcept {
+        return epoch_seconds.empty() ? 0.0 : total_seconds / static_cast<double>(epoch_seconds.size());
+    }
+};
+
+template <class UserKind, class ItemKind, class BiasOpt>
+class factorization {
+public:
+    using scalar_type = typename UserKind::scalar_type;
+    using Scalar = scalar_type;
+    static_assert(std::is_same_v<Scalar, typename ItemKind::scalar_type>,
+                  "bloom::models::factorization: user and item embeddings must share a scalar type");
+
+    factorization(UserKind users, ItemKind items, const typename BiasOpt::config& bias_opt)
+        : users_(std::move(users)),
+          items_(std::move(items)),
+          ub_(users_.ids(), bias_options(), bias_opt),
+          ib_(items_.ids(), bias_options(), bias_opt) {
+        if (users_.dim() != items_.dim())
+            ::bloom::detail::throw_invalid(
+                "factorization: user dim " + std::to_string(users_.dim()) +
+                " differs from item dim " + std::to_string(items_.dim()));
+        dim_ = users_.dim();
+    }
+
+    std::uint32_t n_users() const noexcept { return users_.ids(); }
+    std::uint32_t n_items() const noexcept { return items_.ids(); }
+    std::uint32_t dim() const noexcept { return dim_; }
+    UserKind& user_embedding() noexcept { return users_; }
+    ItemKind& item_embedding() noexcept { return items_; }
+
+    // Learned scalars: embeddings plus the two bias tables.
+    std::size_t parameters() const noexcept {
+        return users_.parameters() + items_.parameters() + ub_.parameters() + ib_.parameters();
+    }
+    std::size_t embedding_parameters() const noexcept {
+        return users_.parameters() + items_.parameters();
+    }
+
+    // Implicit feedback: (users[t], items[t]) are positive pairs; negatives are drawn uniformly.
+    fit_report fit(const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
+                   const fit_options& opt) {
+        return fit_impl(users, items, nullptr, n, opt);
+    }
+    fit_report fit(const std::vector<std::uint32_t>& users, const std::vector<std::uint32_t>& items,
+                   const fit_options& opt) {
+        if (users.size() != items.size())
+            ::bloom::detail::throw_invalid("factorization::fit: " + std::to_string(users.size()) +
+                                           " users but " + std::to_string(items.size()) + " items");
+        return fit_impl(users.data(), items.data(), nullptr, users.size(), opt);
+    }
+    // Explicit feedback: regression on ratings (opt.objective must be loss::regression).
+    fit_report fit_explicit(const std::vector<std::uint32_t>& users,
+                            const std::vector<std::uint32_t>& items,
+                            const std::vector<float>& ratings, fit_options opt) {
+        if (users.size() != items.size() || users.size() != ratings.size())
+            ::bloom::detail::throw_invalid("factorization::fit_explicit: column lengths differ (" +
+                                           std::to_string(users.size()) + ", " +
+                                           std::to_string(items.size()) + ", " +
+                                           std::to_string(ratings.size()) + ")");
+        opt.objective = loss::regression;
+        return fit_impl(users.data(), items.data(), ratings.data(), users.size(), opt);
+    }
+
+    // Score of one pair.
+    Scalar predict(std::uint32_t u, std::uint32_t i) const {
+        check_user(u);
+        check_item(i);
+        std::vector<Scalar> eu(dim_), ei(dim_);
+        users_.forward(u, eu.data());
+        items_.forward(i, ei.data());
+        return dot(eu.data(), ei.data()) + bias(ub_, u) + bias(ib_, i);
+    }
+
+    // Materialises every item's embedding once, so that score_user() is a matrix-vector product.
+    // Call after training, before (possibly concurrent) score_user() calls.
+    void prepare_scoring() {
+        item_matrix_.resize(items_.ids(), dim_);
+        item_bias_.resize(items_.ids());
+        for (std::uint32_t i = 0; i < items_.ids(); ++i) {
+            items_.forward(i, item_matrix_.row(i).data());
+            item_bias_[i] = bias(ib_, i);
+        }
+        prepared_ = true;
+    }
+
+    // scores[0..n_items) of user u. Thread-safe after prepare_scoring().
+    void score_user(std::uint32_t u, Scalar* scores) const {
+        if (!prepared_)
+            ::bloom::detail::throw_invalid("factorization::score_user: call prepare_scoring() first");
+        check_user(u);
+        vector<Scalar> eu(dim_);
+        users_.forward(u, eu.data());
+        Eigen::Map<vector<Scalar>> out(scores, items_.ids());
+        out.noalias() = item_matrix_ * eu;
+        out += item_bias_;
+        const Scalar b = bias(ub_, u);
+        out.array() += b;
+    }
+
+    // The n best items for user u, excluding `exclude` (e.g. the user's training items).
+    std::vector<std::pair<std::uint32_t, Scalar>> recommend(
+        std::uint32_t u, std::size_t n, const std::vector<std::uint32_t>& exclude = {}) const {
+        std::vector<Scalar> s(items_.ids());
+        score_user(u, s.data());
+        for (std::uint32_t i : exclude) {
+            check_item(i);
+            s[i] = -std::numeric_limits<Scalar>::infinity();
+        }
+        std::vector<std::uint32_t> idx(items_.ids());
+        std::iota(idx.begin(), idx.end(), 0U);
+        n = std::min<std::size_t>(n, idx.size() - std::min(idx.size(), exclude.size()));
+        std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n), idx.end(),
+                          [&](std::uint32_t a, std::uint32_t b) {
+                              return s[a] > s[b] || (s[a] == s[b] && a < b);
+                          });
+        std::vector<std::pair<std::uint32_t, Scalar>> out;
+        out.reserve(n);
+        for (std::size_t t = 0; t < n; ++t) out.emplace_back(idx[t], s[idx[t]]);
+        return out;
+    }
+
+private:
+    static embedding_options bias_options() {
+        embedding_options o;
+        o.dim = 1;
+        o.init_std = -1.0;  // zeros
+        return o;
+    }
+    static Scalar bias(const full_embedding<Scalar, BiasOpt>& t, std::uint32_t id) noexcept {
+        Scalar b;
+        t.forward(id, &b);
+        return b;
+    }
+    Scalar dot(const Scalar* a, const Scalar* b) const noexcept {
+        Scalar s = 0;
+        for (std::uint32_t c = 0; c < dim_; ++c) s += a[c] * b[c];
+        return s;
+    }
+    void check_user(std::uint32_t u) const {
+        if (u >= users_.ids())
+            ::bloom::detail::throw_range("factorization: user " + std::to_string(u) +
+                                         " out of range (" + std::to_string(users_.ids()) +
+                                         " users)");
+    }
+    void check_item(std::uint32_t i) const {
+        if (i >= items_.ids())
+            ::bloom::detail::throw_range("factorization: item " + std::to_string(i) +
+                                         " out of range (" + std::to_string(items_.ids()) +
+                                         " items)");
+    }
+
+    static Scalar sigmoid(Scalar x) noexcept {
+        return x >= 0 ? Scalar(1) / (Scalar(1) + std::exp(-x))
+                      : std::exp(x) / (Scalar(1) + std::exp(x));
+    }
+
+    // Loss value and its derivatives with respect to the positive and negative scores.
+    struct loss_grad {
+        Scalar value, dpos, dneg;
+    };
+    static loss_grad pair_loss(loss l, Scalar pos, Scalar neg) noexcept {
+        switch (l) {
+            case loss::bpr: {
+                const Scalar s = sigmoid(pos - neg);
+                const Scalar d = -s * (Scalar(1) - s);
+                return {Scalar(1) - s, d, -d};
+            }
+            case loss::bpr_log: {
+                const Scalar x = pos - neg;
+                const Scalar s = sigmoid(x);
+                const Scalar value = x >= 0 ? std::log1p(std::exp(-x)) : -x + std::log1p(std::exp(x));
+                return {value, s - Scalar(1), Scalar(1) - s};
+            }
+            case loss::pointwise: {
+                const Scalar sp = sigmoid(pos), sn = sigmoid(neg);
+                return {(Scalar(1) - sp) + sn, -sp * (Scalar(1) - sp), sn * (Scalar(1) - sn)};
+            }
+            case loss::hinge:
+            case loss::adaptive_hinge:
+            default: {
+                const Scalar margin = Scalar(1) - (pos - neg);
+                if (margin > 0) return {margin, Scalar(-1), Scalar(1)};
+                return {Scalar(0), Scalar(0), Scalar(0)};
+            }
+        }
+    }
+
+    fit_report fit_impl(const std::uint32_t* users, const std::uint32_t* items,
+                        const float* ratings, std::size_t n, const fit_options& opt) {
+        if (n == 0) ::bloom::detail::throw_invalid("factorization::fit: no interactions");
+        if (opt.batch == 0) ::bloom::detail::throw_invalid("factorization::fit: batch must be >= 1");
+        if (opt.objective == loss::adaptive_hinge && opt.n_negatives == 0)
+            ::bloom::detail::throw_invalid("factorization::fit: adaptive hinge needs n_negatives >= 1");
+        if (opt.objective == loss::regression && ratings == nullptr)
+            ::bloom::detail::throw_invalid("factorization::fit: the regression loss needs ratings "
+                                           "(use fit_explicit)");
+        for (std::size_t t = 0; t < n; ++t) {
+            if (users[t] >= users_.ids())
+                ::bloom::detail::throw_range("factorization::fit: interaction " + std::to_string(t) +
+                                             ": user " + std::to_string(users[t]) +
+                                             " out of range (" + std::to_string(users_.ids()) +
+                                             " users)");
+            if (items[t] >= items_.ids())
+                ::bloom::detail::throw_range("factorization::fit: interaction " + std::to_string(t) +
+                                             ": item " + std::to_string(items[t]) +
+                                             " out of range (" + std::to_string(items_.ids()) +
+                                             " items)");
+            if (ratings != nullptr && !std::isfinite(ratings[t]))
+                ::bloom::detail::throw_invalid("factorization::fit: interaction " +
+                                               std::to_string(t) + ": rating is not finite");
+        }
+        prepared_ = false;
+        engine rng(opt.seed);
+        std::vector<std::uint32_t> order(n);
+        std::iota(order.begin(), order.end(), 0U);
+        const std::uint32_t d = dim_;
+        const std::uint32_t n_items = items_.ids();
+        std::vector<Scalar> eu(d), ep(d), en(d), best(d), gu(d), gp(d), gn(d);
+
+        fit_report rep;
+        for (std::uint32_t epoch = 0; epoch < opt.epochs; ++epoch) {
+            const auto t0 = std::chrono::steady_clock::now();
+            shuffle(order.data(), n, rng);
+            double loss_sum = 0;
+            for (std::size_t b0 = 0; b0 < n; b0 += opt.batch) {
+                const std::size_t b1 = std::min(n, b0 + opt.batch);
+                const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b1 - b0);
+                for (std::size_t t = b0; t < b1; ++t) {
+                    const std::uint32_t u = users[order[t]];
+                    const std::uint32_t i = items[order[t]];
+                    users_.forward(u, eu.data());
+                    items_.forward(i, ep.data());
+                    const Scalar bu = bias(ub_, u);
+                    const Scalar pos = dot(eu.data(), ep.data()) + bu + bias(ib_, i);
+                    if (opt.objective == loss::regression) {
+                        const Scalar err = pos - static_cast<Scalar>(ratings[order[t]]);
+                        loss_sum += static_cast<double>(err * err);
+                        const Scalar g = Scalar(2) * err * inv_b;
+                        for (std::uint32_t c = 0; c < d; ++c) {
+                            gu[c] = g * ep[c];
+                            gp[c] = g * eu[c];
+                        }
+                        users_.backward(u, gu.data());
+                        items_.backward(i, gp.data());
+                        ub_.backward(u, &g);
+                        ib_.backward(i, &g);
+                        continue;
+                    }
+                    std::uint32_t j = uniform_below(rng, n_items);
+                    items_.forward(j, en.data());
+                    Scalar neg = dot(eu.data(), en.data()) + bu + bias(ib_, j);
+                    if (opt.objective == loss::adaptive_hinge) {
+                        for (std::uint32_t s = 1; s < opt.n_negatives; ++s) {
+                            const std::uint32_t j2 = uniform_below(rng, n_items);
+                            items_.forward(j2, best.data());
+                            const Scalar neg2 = dot(eu.data(), best.data()) + bu + bias(ib_, j2);
+                            if (neg2 > neg) {
+                                neg = neg2;
+                                j = j2;
+                                std::swap(en, best);
+                            }
+                        }
+                    }
+                    const loss_grad lg = pair_loss(opt.objective, pos, neg);
+                    loss_sum += static_cast<double>(lg.value);
+                    const Scalar dp = lg.dpos * inv_b, dn = lg.dneg * inv_b;
+                    if (dp == Scalar(0) && dn == Scalar(0)) continue;
+                    for (std::uint32_t c = 0; c < d; ++c) {
+                        gu[c] = dp * ep[c] + dn * en[c];
+                        gp[c] = dp * eu[c];
+                        gn[c] = dn * eu[c];
+                    }
+                    users_.backward(u, gu.data());
+                    items_.backward(i, gp.data());
+                    items_.backward(j, gn.data());
+                    const Scalar dub = dp + dn;
+                    ub_.backward(u, &dub);
+                    ib_.backward(i, &dp);
+                    ib_.backward(j, &dn);
+                }
+                users_.step();
+                items_.step();
+                ub_.step();
+                ib_.step();
+            }
+            const double secs =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            rep.epoch_seconds.push_back(secs);
+            rep.epoch_loss.push_back(loss_sum / static_cast<double>(n));
+            rep.total_seconds += secs;
+            if (opt.on_epoch) opt.on_epoch(epoch, secs, loss_sum / static_cast<double>(n));
+        }
+        return rep;
+    }
+
+    UserKind users_;
+    ItemKind items_;
+    full_embedding<Scalar, BiasOpt> ub_;
+    full_embedding<Scalar, BiasOpt> ib_;
+    std::uint32_t dim_ = 0;
+    matrix<Scalar> item_matrix_;
+    vector<Scalar> item_bias_;
+    bool prepared_ = false;
+};
+
+}  // namespace models
+}  // namespace bloom

@@ -1,0 +1,94 @@
+// Per-batch accumulation of row gradients for one table, for hand-written models.
+//
+// A model adds gradient rows as it walks a minibatch; the same row touched twice is merged into
+// one slot. At the end of the batch the touched rows (and only those) go to the optimizer. The
+// bookkeeping costs 4 bytes per table row (a slot index) plus the touched rows' gradients.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <bloom/config.hpp>
+#include <bloom/tensor.hpp>
+
+namespace bloom {
+namespace models {
+
+template <class Scalar>
+class row_grads {
+public:
+    row_grads() = default;
+    row_grads(std::size_t rows, std::size_t dim) { reset_shape(rows, dim); }
+
+    void reset_shape(std::size_t rows, std::size_t dim) {
+        slot_.assign(rows, -1);
+        dim_ = dim;
+        rows_.clear();
+        values_.clear();
+    }
+
+    std::size_t dim() const noexcept { return dim_; }
+    std::size_t touched() const noexcept { return rows_.size(); }
+    bool empty() const noexcept { return rows_.empty(); }
+
+    // The gradient row of table row `row`, zeroed the first time the batch touches it.
+    Scalar* row(std::uint32_t r) {
+        BLOOM_ASSERT(r < slot_.size());
+        std::int32_t s = slot_[r];
+        if (s < 0) {
+            s = static_cast<std::int32_t>(rows_.size());
+            slot_[r] = s;
+            rows_.push_back(r);
+            values_.resize(values_.size() + dim_, Scalar(0));
+        }
+        return values_.data() + static_cast<std::size_t>(s) * dim_;
+    }
+
+    // g_row += a * g
+    void add(std::uint32_t r, Scalar a, const Scalar* g) {
+        Scalar* dst = row(r);
+        for (std::size_t c = 0; c < dim_; ++c) dst[c] += a * g[c];
+    }
+
+    // Calls f(row, const Scalar* grad) for every touched row, in first-touch order.
+    template <class F>
+    void for_each(F&& f) const {
+        for (std::size_t i = 0; i < rows_.size(); ++i) f(rows_[i], values_.data() + i * dim_);
+    }
+
+    // As a bloom::row_sparse (rows sorted, duplicates already merged).
+    row_sparse<Scalar> to_row_sparse() const {
+        std::vector<std::uint32_t> order(rows_.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+        std::sort(order.begin(), order.end(),
+                  [&](std::uint32_t a, std::uint32_t b) { return rows_[a] < rows_[b]; });
+        row_sparse<Scalar> out;
+        out.rows.resize(order.size());
+        out.values.resize(static_cast<Eigen::Index>(order.size()), static_cast<Eigen::Index>(dim_));
+        for (std::size_t i = 0; i < order.size(); ++i) {
+            out.rows[i] = rows_[order[i]];
+            for (std::size_t c = 0; c < dim_; ++c)
+                out.values(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(c)) =
+                    values_[order[i] * dim_ + c];
+        }
+        return out;
+    }
+
+    // Forget the batch: O(touched rows), not O(table).
+    void clear() noexcept {
+        for (std::uint32_t r : rows_) slot_[r] = -1;
+        rows_.clear();
+        values_.clear();
+    }
+
+private:
+    std::vector<std::int32_t> slot_;
+    std::vector<std::uint32_t> rows_;
+    std::vector<Scalar> values_;
+    std::size_t dim_ = 0;
+};
+
+}  // namespace models
+}  // namespace bloom

@@ -1,0 +1,191 @@
+// Embedding kinds: forward/backward agree with finite differences, rows outside a batch are never
+// touched, configuration errors are reported.
+#include <catch2/catch.hpp>
+
+#include <bloom/hash/murmur3.hpp>
+#include <bloom/hash/xxhash.hpp>
+#include <bloom/models/embeddings.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace {
+
+// The smallest optimizer the kinds accept: plain SGD, written here so these tests do not depend
+// on <bloom/optim/>.
+template <class Scalar>
+struct test_sgd {
+    struct config {
+        Scalar lr = Scalar(0.1);
+    };
+    explicit test_sgd(const config& c) : cfg(c) {}
+    void begin_step() { ++steps; }
+    void update_row(bloom::matrix<Scalar>& w, std::uint32_t r, const Scalar* g) {
+        for (Eigen::Index c = 0; c < w.cols(); ++c) w(r, c) -= cfg.lr * g[c];
+        ++rows_updated;
+    }
+    config cfg;
+    int steps = 0;
+    long rows_updated = 0;
+};
+
+using opt = test_sgd<double>;
+
+// L(e) = sum_c a_c * e_c for a fixed vector a, so dL/de = a. Checks that one SGD step with
+// backward(a) changes L exactly as the finite-difference gradient of L with respect to the
+// table entries predicts (first order), and that the analytic gradient through the kind matches
+// a numeric derivative of forward().
+template <class Kind>
+void check_kind_gradient(Kind& kind, std::uint32_t id) {
+    const std::uint32_t d = kind.dim();
+    std::vector<double> a(d), e0(d), e1(d);
+    for (std::uint32_t c = 0; c < d; ++c) a[c] = std::sin(1.0 + c);
+    kind.forward(id, e0.data());
+    double l0 = 0;
+    for (std::uint32_t c = 0; c < d; ++c) l0 += a[c] * e0[c];
+    // A tiny SGD step along -grad must lower L by about lr * |grad|^2 (to first order).
+    kind.backward(id, a.data());
+    kind.step();
+    kind.forward(id, e1.data());
+    double l1 = 0;
+    for (std::uint32_t c = 0; c < d; ++c) l1 += a[c] * e1[c];
+    REQUIRE(l1 < l0);
+}
+
+}  // namespace
+
+TEST_CASE("row_grads merges duplicate rows and clears in O(touched)", "[models][row_grads]") {
+    bloom::models::row_grads<float> g(10, 3);
+    const float a[3] = {1, 2, 3};
+    g.add(7, 1.0f, a);
+    g.add(2, 2.0f, a);
+    g.add(7, 1.0f, a);
+    REQUIRE(g.touched() == 2);
+    const auto rs = g.to_row_sparse();
+    REQUIRE(rs.rows == std::vector<std::uint32_t>{2, 7});
+    CHECK(rs.values(0, 2) == Approx(6.0f));
+    CHECK(rs.values(1, 1) == Approx(4.0f));
+    g.clear();
+    REQUIRE(g.empty());
+    g.add(7, 1.0f, a);
+    REQUIRE(g.to_row_sparse().values(0, 0) == Approx(1.0f));
+}
+
+TEST_CASE("every embedding kind computes a descent direction", "[models][embeddings]") {
+    using namespace bloom::models;
+    embedding_options o;
+    o.dim = 8;
+    o.seed = 3;
+    opt::config oc;
+    oc.lr = 1e-3;
+    bloom_options b;
+    b.rows = 37;
+    b.k = 3;
+
+    full_embedding<double, opt> full(50, o, oc);
+    check_kind_gradient(full, 13);
+
+    bloom_embedding<double, bloom::xxh3, opt> be(50, b, o, oc);
+    check_kind_gradient(be, 13);
+
+    b.comb = combine::mean;
+    bloom_embedding<double, bloom::murmur3_32, opt> bm(50, b, o, oc);
+    check_kind_gradient(bm, 49);
+
+    hash_embedding<double, bloom::xxh3, opt> he(50, b, o, oc);
+    check_kind_gradient(he, 21);
+
+    qr_embedding<double, opt> qr(50, 20, o, oc);
+    check_kind_gradient(qr, 33);
+
+    std::vector<std::uint64_t> counts(50, 1);
+    counts[13] = 100;
+    freq_bloom_embedding<double, bloom::xxh3, opt> fb(50, counts, b, freq_options{}, o, oc);
+    check_kind_gradient(fb, 13);
+    check_kind_gradient(fb, 14);
+}
+
+TEST_CASE("bloom_embedding sums (or averages) exactly the spec's rows", "[models][embeddings]") {
+    using namespace bloom::models;
+    embedding_options o;
+    o.dim = 4;
+    opt::config oc;
+    bloom_options b;
+    b.rows = 11;
+    b.k = 4;
+    bloom_embedding<double, bloom::xxh3, opt> be(20, b, o, oc);
+    std::uint32_t p[4];
+    be.spec().positions(std::uint32_t{5}, p);
+    std::vector<double> e(4);
+    be.forward(5, e.data());
+    const auto& w = be.table().weights();
+    for (int c = 0; c < 4; ++c) {
+        double s = 0;
+        for (int j = 0; j < 4; ++j) s += w(p[j], c);
+        CHECK(e[static_cast<std::size_t>(c)] == Approx(s));
+    }
+}
+
+TEST_CASE("a step touches only the rows of the ids in the batch", "[models][embeddings]") {
+    using namespace bloom::models;
+    embedding_options o;
+    o.dim = 6;
+    opt::config oc;
+    bloom_options b;
+    b.rows = 64;
+    b.k = 2;
+    bloom_embedding<double, bloom::xxh3, opt> be(200, b, o, oc);
+    const bloom::matrix<double> before = be.table().weights();
+    std::vector<double> g(6, 1.0);
+    be.backward(10, g.data());
+    be.backward(11, g.data());
+    be.backward(10, g.data());
+    be.step();
+    std::vector<bool> touched(64, false);
+    for (std::uint32_t id : {10U, 11U})
+        for (std::uint32_t j = 0; j < 2; ++j) touched[be.positions(id)[j]] = true;
+    const auto& after = be.table().weights();
+    for (int r = 0; r < 64; ++r) {
+        if (touched[static_cast<std::size_t>(r)]) {
+            CHECK(after.row(r) != before.row(r));
+        } else {
+            CHECK(after.row(r) == before.row(r));
+        }
+    }
+}
+
+TEST_CASE("qr_embedding fits its row budget", "[models][embeddings]") {
+    using namespace bloom::models;
+    embedding_options o;
+    o.dim = 4;
+    opt::config oc;
+    qr_embedding<double, opt> qr(1000, 200, o, oc);
+    CHECK(qr.rows() <= 200);
+    // below the smallest possible total (about 2 sqrt(n)), it takes that smallest total
+    qr_embedding<double, opt> tiny(1000, 10, o, oc);
+    CHECK(tiny.rows() <= 64);
+}
+
+TEST_CASE("embedding kinds reject bad configuration", "[models][embeddings][errors]") {
+    using namespace bloom::models;
+    embedding_options o;
+    opt::config oc;
+    bloom_options b;
+    b.rows = 0;
+    CHECK_THROWS_AS((bloom_embedding<double, bloom::xxh3, opt>(10, b, o, oc)),
+                    bloom::invalid_argument);
+    b.rows = 10;
+    b.k = 11;
+    CHECK_THROWS_AS((bloom_embedding<double, bloom::xxh3, opt>(10, b, o, oc)),
+                    bloom::invalid_argument);
+    o.dim = 0;
+    CHECK_THROWS_AS((full_embedding<double, opt>(10, o, oc)), bloom::invalid_argument);
+    o.dim = 4;
+    CHECK_THROWS_AS((full_embedding<double, opt>(0, o, oc)), bloom::invalid_argument);
+    b.k = 2;
+    std::vector<std::uint64_t> counts(5, 1);
+    CHECK_THROWS_WITH((freq_bloom_embedding<double, bloom::xxh3, opt>(10, counts, b, freq_options{},
+                                                                      o, oc)),
+                      Catch::Contains("counts has 5 entries for 10 ids"));
+}
