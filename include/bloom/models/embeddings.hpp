@@ -14,6 +14,8 @@
 //
 //   std::uint32_t dim() const;  std::uint32_t ids() const;
 //   void forward(std::uint32_t id, Scalar* out) const;     // out[0..dim) = embedding of id
+//   const Scalar* view(std::uint32_t id) const;  // the embedding in place if it is one stored
+//                                                // row (no copy needed), else nullptr
 //   void backward(std::uint32_t id, const Scalar* grad);   // accumulate d loss / d embedding
 //   void step();                 // optimizer step on the rows this batch touched, then forget them
 //   std::size_t parameters() const;                        // learned scalars
@@ -39,6 +41,7 @@
 #include <bloom/config.hpp>
 #include <bloom/encoding/spec.hpp>
 #include <bloom/error.hpp>
+#include <bloom/models/kernels.hpp>
 #include <bloom/models/random.hpp>
 #include <bloom/models/row_grads.hpp>
 #include <bloom/tensor.hpp>
@@ -143,9 +146,10 @@ public:
 
     void forward(std::uint32_t id, Scalar* out) const noexcept {
         BLOOM_ASSERT(id < n_);
-        const Scalar* r = t_.row(id);
-        for (std::uint32_t c = 0; c < dim_; ++c) out[c] = r[c];
+        kernels::copy(out, t_.row(id), dim_);
     }
+    // The embedding in place when it is a single stored row (no copy), else nullptr.
+    const Scalar* view(std::uint32_t id) const noexcept { return t_.row(id); }
     void backward(std::uint32_t id, const Scalar* g) { t_.grads().add(id, Scalar(1), g); }
     void step() { t_.step(); }
 
@@ -204,17 +208,15 @@ public:
                to_string(comb_);
     }
 
+    const Scalar* view(std::uint32_t id) const noexcept {
+        return k_ == 1 && comb_ == combine::sum ? t_.row(positions(id)[0]) : nullptr;
+    }
     void forward(std::uint32_t id, Scalar* out) const noexcept {
         BLOOM_ASSERT(id < n_);
         const std::uint32_t* p = positions(id);
-        const Scalar* r0 = t_.row(p[0]);
-        for (std::uint32_t c = 0; c < dim_; ++c) out[c] = r0[c];
-        for (std::uint32_t j = 1; j < k_; ++j) {
-            const Scalar* r = t_.row(p[j]);
-            for (std::uint32_t c = 0; c < dim_; ++c) out[c] += r[c];
-        }
-        if (comb_ == combine::mean)
-            for (std::uint32_t c = 0; c < dim_; ++c) out[c] *= scale_;
+        kernels::copy(out, t_.row(p[0]), dim_);
+        for (std::uint32_t j = 1; j < k_; ++j) kernels::add(out, t_.row(p[j]), dim_);
+        if (comb_ == combine::mean) kernels::scale(out, scale_, dim_);
     }
     void backward(std::uint32_t id, const Scalar* g) {
         const std::uint32_t* p = positions(id);
@@ -278,25 +280,21 @@ public:
                std::to_string(base_.k()) + ", " + hash_name<Hash>() + ", learned weights";
     }
 
+    const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
     void forward(std::uint32_t id, Scalar* out) const noexcept {
         const std::uint32_t* pos = base_.positions(id);
         const Scalar* w = p_.row(id);
         const std::uint32_t d = dim();
-        for (std::uint32_t c = 0; c < d; ++c) out[c] = Scalar(0);
-        for (std::uint32_t j = 0; j < base_.k(); ++j) {
-            const Scalar* r = base_table().row(pos[j]);
-            for (std::uint32_t c = 0; c < d; ++c) out[c] += w[j] * r[c];
-        }
+        kernels::set_zero(out, d);
+        for (std::uint32_t j = 0; j < base_.k(); ++j)
+            kernels::axpy(out, w[j], base_table().row(pos[j]), d);
     }
     void backward(std::uint32_t id, const Scalar* g) {
         const std::uint32_t* pos = base_.positions(id);
         const Scalar* w = p_.row(id);
         const std::uint32_t d = dim();
         for (std::uint32_t j = 0; j < base_.k(); ++j) {
-            const Scalar* r = base_table().row(pos[j]);
-            Scalar dot = 0;
-            for (std::uint32_t c = 0; c < d; ++c) dot += r[c] * g[c];
-            g_[j] = dot;
+            g_[j] = kernels::dot(base_table().row(pos[j]), g, d);
             base_.table().grads().add(pos[j], w[j], g);
         }
         p_.grads().add(id, Scalar(1), g_.data());
@@ -372,18 +370,17 @@ public:
                std::to_string(r_) + " rows";
     }
 
+    const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
     void forward(std::uint32_t id, Scalar* out) const noexcept {
         const Scalar* a = q_.row(id / r_);
         const Scalar* b = rem_.row(id % r_);
-        for (std::uint32_t c = 0; c < dim_; ++c) out[c] = a[c] * b[c];
+        kernels::mul(out, a, b, dim_);
     }
     void backward(std::uint32_t id, const Scalar* g) {
         const Scalar* a = q_.row(id / r_);
         const Scalar* b = rem_.row(id % r_);
-        Scalar* ga = q_.grads().row(id / r_);
-        for (std::uint32_t c = 0; c < dim_; ++c) ga[c] += g[c] * b[c];
-        Scalar* gb = rem_.grads().row(id % r_);
-        for (std::uint32_t c = 0; c < dim_; ++c) gb[c] += g[c] * a[c];
+        kernels::mul_add(q_.grads().row(id / r_), g, b, dim_);
+        kernels::mul_add(rem_.grads().row(id % r_), g, a, dim_);
     }
     void step() {
         q_.step();
@@ -455,20 +452,18 @@ public:
                ", " + hash_name<Hash>();
     }
 
+    const Scalar* view(std::uint32_t id) const noexcept {
+        return own_[id] >= 0 ? t_.row(static_cast<std::uint32_t>(own_[id])) : nullptr;
+    }
     void forward(std::uint32_t id, Scalar* out) const noexcept {
         if (own_[id] >= 0) {
-            const Scalar* r = t_.row(static_cast<std::uint32_t>(own_[id]));
-            for (std::uint32_t c = 0; c < dim_; ++c) out[c] = r[c];
+            kernels::copy(out, t_.row(static_cast<std::uint32_t>(own_[id])), dim_);
             return;
         }
         const std::uint32_t* p = pos_.data() + static_cast<std::size_t>(id) * k_;
-        for (std::uint32_t c = 0; c < dim_; ++c) out[c] = Scalar(0);
-        for (std::uint32_t j = 0; j < k_; ++j) {
-            const Scalar* r = t_.row(p[j]);
-            for (std::uint32_t c = 0; c < dim_; ++c) out[c] += r[c];
-        }
-        if (comb_ == combine::mean)
-            for (std::uint32_t c = 0; c < dim_; ++c) out[c] *= scale_;
+        kernels::copy(out, t_.row(p[0]), dim_);
+        for (std::uint32_t j = 1; j < k_; ++j) kernels::add(out, t_.row(p[j]), dim_);
+        if (comb_ == combine::mean) kernels::scale(out, scale_, dim_);
     }
     void backward(std::uint32_t id, const Scalar* g) {
         if (own_[id] >= 0) {

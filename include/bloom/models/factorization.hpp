@@ -23,6 +23,7 @@
 #include <bloom/config.hpp>
 #include <bloom/error.hpp>
 #include <bloom/models/embeddings.hpp>
+#include <bloom/models/kernels.hpp>
 #include <bloom/models/random.hpp>
 #include <bloom/tensor.hpp>
 
@@ -194,14 +195,18 @@ private:
         return o;
     }
     static Scalar bias(const full_embedding<Scalar, BiasOpt>& t, std::uint32_t id) noexcept {
-        Scalar b;
-        t.forward(id, &b);
-        return b;
+        return *t.view(id);
+    }
+    // The embedding of id: the stored row itself when the kind has one, else computed into buf.
+    template <class Kind>
+    static const Scalar* embed(const Kind& kind, std::uint32_t id, Scalar* buf) noexcept {
+        const Scalar* v = kind.view(id);
+        if (v != nullptr) return v;
+        kind.forward(id, buf);
+        return buf;
     }
     Scalar dot(const Scalar* a, const Scalar* b) const noexcept {
-        Scalar s = 0;
-        for (std::uint32_t c = 0; c < dim_; ++c) s += a[c] * b[c];
-        return s;
+        return kernels::dot(a, b, dim_);
     }
     void check_user(std::uint32_t u) const {
         if (u >= users_.ids())
@@ -278,8 +283,15 @@ private:
         }
         prepared_ = false;
         engine rng(opt.seed);
-        std::vector<std::uint32_t> order(n);
-        std::iota(order.begin(), order.end(), 0U);
+        // The examples are shuffled in place each epoch, so the training loop reads them
+        // sequentially (an index permutation would cost a cache miss per example).
+        struct example {
+            std::uint32_t user, item;
+            float rating;
+        };
+        std::vector<example> ex(n);
+        for (std::size_t t = 0; t < n; ++t)
+            ex[t] = {users[t], items[t], ratings != nullptr ? ratings[t] : 0.0f};
         const std::uint32_t d = dim_;
         const std::uint32_t n_items = items_.ids();
         std::vector<Scalar> eu(d), ep(d), en(d), best(d), gu(d), gp(d), gn(d);
@@ -287,26 +299,24 @@ private:
         fit_report rep;
         for (std::uint32_t epoch = 0; epoch < opt.epochs; ++epoch) {
             const auto t0 = std::chrono::steady_clock::now();
-            shuffle(order.data(), n, rng);
+            shuffle(ex.data(), n, rng);
             double loss_sum = 0;
             for (std::size_t b0 = 0; b0 < n; b0 += opt.batch) {
                 const std::size_t b1 = std::min(n, b0 + opt.batch);
                 const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b1 - b0);
                 for (std::size_t t = b0; t < b1; ++t) {
-                    const std::uint32_t u = users[order[t]];
-                    const std::uint32_t i = items[order[t]];
-                    users_.forward(u, eu.data());
-                    items_.forward(i, ep.data());
+                    const std::uint32_t u = ex[t].user;
+                    const std::uint32_t i = ex[t].item;
+                    const Scalar* pu = embed(users_, u, eu.data());
+                    const Scalar* pp = embed(items_, i, ep.data());
                     const Scalar bu = bias(ub_, u);
-                    const Scalar pos = dot(eu.data(), ep.data()) + bu + bias(ib_, i);
+                    const Scalar pos = dot(pu, pp) + bu + bias(ib_, i);
                     if (opt.objective == loss::regression) {
-                        const Scalar err = pos - static_cast<Scalar>(ratings[order[t]]);
+                        const Scalar err = pos - static_cast<Scalar>(ex[t].rating);
                         loss_sum += static_cast<double>(err * err);
                         const Scalar g = Scalar(2) * err * inv_b;
-                        for (std::uint32_t c = 0; c < d; ++c) {
-                            gu[c] = g * ep[c];
-                            gp[c] = g * eu[c];
-                        }
+                        kernels::scaled_copy(gu.data(), g, pp, d);
+                        kernels::scaled_copy(gp.data(), g, pu, d);
                         users_.backward(u, gu.data());
                         items_.backward(i, gp.data());
                         ub_.backward(u, &g);
@@ -314,17 +324,22 @@ private:
                         continue;
                     }
                     std::uint32_t j = uniform_below(rng, n_items);
-                    items_.forward(j, en.data());
-                    Scalar neg = dot(eu.data(), en.data()) + bu + bias(ib_, j);
+                    const Scalar* pn = embed(items_, j, en.data());
+                    Scalar neg = dot(pu, pn) + bu + bias(ib_, j);
                     if (opt.objective == loss::adaptive_hinge) {
                         for (std::uint32_t s = 1; s < opt.n_negatives; ++s) {
                             const std::uint32_t j2 = uniform_below(rng, n_items);
-                            items_.forward(j2, best.data());
-                            const Scalar neg2 = dot(eu.data(), best.data()) + bu + bias(ib_, j2);
+                            const Scalar* p2 = embed(items_, j2, best.data());
+                            const Scalar neg2 = dot(pu, p2) + bu + bias(ib_, j2);
                             if (neg2 > neg) {
                                 neg = neg2;
                                 j = j2;
-                                std::swap(en, best);
+                                if (p2 == best.data()) {
+                                    std::swap(en, best);
+                                    pn = en.data();
+                                } else {
+                                    pn = p2;
+                                }
                             }
                         }
                     }
@@ -332,11 +347,9 @@ private:
                     loss_sum += static_cast<double>(lg.value);
                     const Scalar dp = lg.dpos * inv_b, dn = lg.dneg * inv_b;
                     if (dp == Scalar(0) && dn == Scalar(0)) continue;
-                    for (std::uint32_t c = 0; c < d; ++c) {
-                        gu[c] = dp * ep[c] + dn * en[c];
-                        gp[c] = dp * eu[c];
-                        gn[c] = dn * eu[c];
-                    }
+                    kernels::lincomb(gu.data(), dp, pp, dn, pn, d);
+                    kernels::scaled_copy(gp.data(), dp, pu, d);
+                    kernels::scaled_copy(gn.data(), dn, pu, d);
                     users_.backward(u, gu.data());
                     items_.backward(i, gp.data());
                     items_.backward(j, gn.data());

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <bloom/config.hpp>
+#include <bloom/models/kernels.hpp>
 #include <bloom/tensor.hpp>
 
 namespace bloom {
@@ -41,7 +42,11 @@ public:
             s = static_cast<std::int32_t>(rows_.size());
             slot_[r] = s;
             rows_.push_back(r);
-            values_.resize(values_.size() + dim_, Scalar(0));
+            const std::size_t need = rows_.size() * dim_;
+            if (values_.size() < need) values_.resize(std::max(need, 2 * values_.size()));
+            Scalar* fresh = values_.data() + static_cast<std::size_t>(s) * dim_;
+            std::fill(fresh, fresh + dim_, Scalar(0));
+            return fresh;
         }
         return values_.data() + static_cast<std::size_t>(s) * dim_;
     }
@@ -49,7 +54,11 @@ public:
     // g_row += a * g
     void add(std::uint32_t r, Scalar a, const Scalar* g) {
         Scalar* dst = row(r);
-        for (std::size_t c = 0; c < dim_; ++c) dst[c] += a * g[c];
+        if (dim_ == 1) {
+            dst[0] += a * g[0];
+            return;
+        }
+        kernels::axpy(dst, a, g, static_cast<std::uint32_t>(dim_));
     }
 
     // Calls f(row, const Scalar* grad) for every touched row, in first-touch order.
@@ -79,8 +88,7 @@ public:
     // Forget the batch: O(touched rows), not O(table).
     void clear() noexcept {
         for (std::uint32_t r : rows_) slot_[r] = -1;
-        rows_.clear();
-        values_.clear();
+        rows_.clear();  // values_ keeps its storage: a row is zeroed when first touched
     }
 
 private:
