@@ -86,14 +86,14 @@ TEST_CASE("every embedding kind computes a descent direction", "[models][embeddi
     full_embedding<double, opt> full(50, o, oc);
     check_kind_gradient(full, 13);
 
-    bloom_embedding<double, bloom::xxh3, opt> be(50, b, o, oc);
+    bloom_embedding<double, opt> be(50, b, o, oc, bloom::xxh3{});
     check_kind_gradient(be, 13);
 
     b.comb = combine::mean;
-    bloom_embedding<double, bloom::murmur3_32, opt> bm(50, b, o, oc);
+    bloom_embedding<double, opt> bm(50, b, o, oc, bloom::murmur3_32{});
     check_kind_gradient(bm, 49);
 
-    hash_embedding<double, bloom::xxh3, opt> he(50, b, o, oc);
+    hash_embedding<double, opt> he(50, b, o, oc, bloom::xxh3{});
     check_kind_gradient(he, 21);
 
     qr_embedding<double, opt> qr(50, 20, o, oc);
@@ -101,7 +101,7 @@ TEST_CASE("every embedding kind computes a descent direction", "[models][embeddi
 
     std::vector<std::uint64_t> counts(50, 1);
     counts[13] = 100;
-    freq_bloom_embedding<double, bloom::xxh3, opt> fb(50, counts, b, freq_options{}, o, oc);
+    freq_bloom_embedding<double, opt> fb(50, counts, b, freq_options{}, o, oc, bloom::xxh3{});
     check_kind_gradient(fb, 13);
     check_kind_gradient(fb, 14);
 }
@@ -114,9 +114,10 @@ TEST_CASE("bloom_embedding sums (or averages) exactly the spec's rows", "[models
     bloom_options b;
     b.rows = 11;
     b.k = 4;
-    bloom_embedding<double, bloom::xxh3, opt> be(20, b, o, oc);
+    bloom_embedding<double, opt> be(20, b, o, oc, bloom::xxh3{});
     std::uint32_t p[4];
-    be.spec().positions(std::uint32_t{5}, p);
+    make_spec<bloom::xxh3>(20, b).positions(std::uint32_t{5}, p);
+    for (int j = 0; j < 4; ++j) REQUIRE(be.positions(5)[j] == p[j]);
     std::vector<double> e(4);
     be.forward(5, e.data());
     const auto& w = be.table().weights();
@@ -135,7 +136,7 @@ TEST_CASE("a step touches only the rows of the ids in the batch", "[models][embe
     bloom_options b;
     b.rows = 64;
     b.k = 2;
-    bloom_embedding<double, bloom::xxh3, opt> be(200, b, o, oc);
+    bloom_embedding<double, opt> be(200, b, o, oc);
     const bloom::matrix<double> before = be.table().weights();
     std::vector<double> g(6, 1.0);
     be.backward(10, g.data());
@@ -173,11 +174,11 @@ TEST_CASE("embedding kinds reject bad configuration", "[models][embeddings][erro
     opt::config oc;
     bloom_options b;
     b.rows = 0;
-    CHECK_THROWS_AS((bloom_embedding<double, bloom::xxh3, opt>(10, b, o, oc)),
+    CHECK_THROWS_AS((bloom_embedding<double, opt>(10, b, o, oc)),
                     bloom::invalid_argument);
     b.rows = 10;
     b.k = 11;
-    CHECK_THROWS_AS((bloom_embedding<double, bloom::xxh3, opt>(10, b, o, oc)),
+    CHECK_THROWS_AS((bloom_embedding<double, opt>(10, b, o, oc)),
                     bloom::invalid_argument);
     o.dim = 0;
     CHECK_THROWS_AS((full_embedding<double, opt>(10, o, oc)), bloom::invalid_argument);
@@ -185,7 +186,6 @@ TEST_CASE("embedding kinds reject bad configuration", "[models][embeddings][erro
     CHECK_THROWS_AS((full_embedding<double, opt>(0, o, oc)), bloom::invalid_argument);
     b.k = 2;
     std::vector<std::uint64_t> counts(5, 1);
-    CHECK_THROWS_WITH((freq_bloom_embedding<double, bloom::xxh3, opt>(10, counts, b, freq_options{},
-                                                                      o, oc)),
+    CHECK_THROWS_WITH((freq_bloom_embedding<double, opt>(10, counts, b, freq_options{}, o, oc)),
                       Catch::Contains("counts has 5 entries for 10 ids"));
 }

@@ -91,7 +91,7 @@ TEST_CASE("factorization learns a planted structure with each embedding kind", "
     // signatures in a small table cannot separate this planted parity: see docs/results.md).
     b.rows = 1000;
     b.k = 3;
-    using be = bloom_embedding<float, bloom::xxh3, opt>;
+    using be = bloom_embedding<float, opt>;
     factorization<be, be, opt> bl(be(p.n_users, b, o, oc), be(p.n_items, b, o, oc), oc);
     const fit_report rep = bl.fit(p.users, p.items, f);
     CHECK(pairwise_accuracy(bl, p) > 0.9);

@@ -40,6 +40,7 @@
 
 #include <bloom/config.hpp>
 #include <bloom/encoding/spec.hpp>
+#include <bloom/hash/xxhash.hpp>
 #include <bloom/error.hpp>
 #include <bloom/models/kernels.hpp>
 #include <bloom/models/random.hpp>
@@ -66,6 +67,14 @@ struct embedding_options {
     std::uint64_t seed = 0;  // initialisation seed (the spec seed is separate)
 };
 
+struct bloom_options {
+    std::uint64_t rows = 0;  // m: rows of the shared table
+    std::uint32_t k = 4;     // hashed rows per id
+    combine comb = combine::sum;
+    std::uint64_t hash_seed = 0;
+    derivation derive = derivation::seeded;
+};
+
 namespace detail {
 
 inline double resolve_std(const embedding_options& o) {
@@ -81,6 +90,37 @@ void init_normal(matrix<Scalar>& w, double std_dev, engine& rng) {
     Scalar* p = w.data();
     const std::size_t n = static_cast<std::size_t>(w.size());
     for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<Scalar>(std_dev * standard_normal(rng));
+}
+
+inline void check_options(const char* kind, std::uint32_t ids, const embedding_options& o);
+
+}  // namespace detail
+
+// How a hashed kind finds an id's rows: the spec these options describe (4-byte integer keys).
+template <class Hash>
+basic_spec<Hash> make_spec(std::uint32_t n, const bloom_options& b) {
+    spec_config c;
+    c.items = n;
+    c.m = b.rows;
+    c.k = b.k;
+    c.seed = b.hash_seed;
+    c.derive = b.derive;
+    c.key_bytes = 4;
+    return basic_spec<Hash>(c);
+}
+
+namespace detail {
+
+// The n x k position table of the spec: computed once, read on every lookup.
+template <class Hash>
+std::vector<std::uint32_t> position_table(std::uint32_t n, const bloom_options& b,
+                                          const embedding_options& o, const char* kind) {
+    check_options(kind, n, o);
+    const basic_spec<Hash> spec = make_spec<Hash>(n, b);
+    std::vector<std::uint32_t> pos(static_cast<std::size_t>(n) * b.k);
+    for (std::uint32_t id = 0; id < n; ++id)
+        spec.positions(id, pos.data() + static_cast<std::size_t>(id) * b.k);
+    return pos;
 }
 
 inline void check_options(const char* kind, std::uint32_t ids, const embedding_options& o) {
@@ -163,31 +203,25 @@ private:
 
 // --- Bloom embedding (and the hashing trick with k = 1) ----------------------------------------
 
-struct bloom_options {
-    std::uint64_t rows = 0;  // m: rows of the shared table
-    std::uint32_t k = 4;     // hashed rows per id
-    combine comb = combine::sum;
-    std::uint64_t hash_seed = 0;
-    derivation derive = derivation::seeded;
-};
-
-template <class Scalar, class Hash, class Opt>
+// The hash policy is chosen at construction (the `Hash` tag argument) and only decides the
+// position table, so the kind's type does not depend on it: a model compiled once serves every
+// policy.
+template <class Scalar, class Opt>
 class bloom_embedding {
 public:
     using scalar_type = Scalar;
     static constexpr const char* kind_name = "bloom";
 
+    template <class Hash = xxh3>
     bloom_embedding(std::uint32_t n, const bloom_options& b, const embedding_options& o,
-                    const typename Opt::config& oc)
+                    const typename Opt::config& oc, Hash = Hash{})
         : n_(n),
           dim_(o.dim),
           k_(b.k),
           comb_(b.comb),
-          spec_(make_spec(n, b, o)),
-          pos_(static_cast<std::size_t>(n) * b.k),
+          hash_name_(hash_name<Hash>()),
+          pos_(detail::position_table<Hash>(n, b, o, "bloom_embedding")),
           t_(b.rows, o.dim, oc) {
-        for (std::uint32_t id = 0; id < n; ++id)
-            spec_.positions(id, pos_.data() + static_cast<std::size_t>(id) * k_);
         engine rng(o.seed);
         detail::init_normal(t_.weights(), detail::resolve_std(o), rng);
         scale_ = comb_ == combine::mean ? Scalar(1) / static_cast<Scalar>(k_) : Scalar(1);
@@ -198,14 +232,12 @@ public:
     std::uint32_t k() const noexcept { return k_; }
     std::size_t rows() const noexcept { return static_cast<std::size_t>(t_.weights().rows()); }
     std::size_t parameters() const noexcept { return t_.parameters(); }
-    const basic_spec<Hash>& spec() const noexcept { return spec_; }
     const std::uint32_t* positions(std::uint32_t id) const noexcept {
         return pos_.data() + static_cast<std::size_t>(id) * k_;
     }
     std::string describe() const {
         return std::string(k_ == 1 ? "hashing trick" : "bloom") + ", " + std::to_string(rows()) +
-               " rows, k=" + std::to_string(k_) + ", " + hash_name<Hash>() + ", " +
-               to_string(comb_);
+               " rows, k=" + std::to_string(k_) + ", " + hash_name_ + ", " + to_string(comb_);
     }
 
     const Scalar* view(std::uint32_t id) const noexcept {
@@ -228,40 +260,28 @@ public:
     const trainable_table<Scalar, Opt>& table() const noexcept { return t_; }
 
 private:
-    static basic_spec<Hash> make_spec(std::uint32_t n, const bloom_options& b,
-                                      const embedding_options& o) {
-        detail::check_options("bloom_embedding", n, o);
-        spec_config c;
-        c.items = n;
-        c.m = b.rows;
-        c.k = b.k;
-        c.seed = b.hash_seed;
-        c.derive = b.derive;
-        c.key_bytes = 4;
-        return basic_spec<Hash>(c);
-    }
-
     std::uint32_t n_;
     std::uint32_t dim_;
     std::uint32_t k_;
     combine comb_;
     Scalar scale_ = 1;
-    basic_spec<Hash> spec_;
+    std::string hash_name_;
     std::vector<std::uint32_t> pos_;  // n x k: a cache of the spec
     trainable_table<Scalar, Opt> t_;
 };
 
 // --- hash embeddings: Bloom rows with learned per-id importance weights -----------------------
 
-template <class Scalar, class Hash, class Opt>
+template <class Scalar, class Opt>
 class hash_embedding {
 public:
     using scalar_type = Scalar;
     static constexpr const char* kind_name = "hash-emb";
 
+    template <class Hash = xxh3>
     hash_embedding(std::uint32_t n, const bloom_options& b, const embedding_options& o,
-                   const typename Opt::config& oc)
-        : base_(n, with_sum(b), o, oc), p_(n, b.k, oc), g_(b.k) {
+                   const typename Opt::config& oc, Hash h = Hash{})
+        : base_(n, with_sum(b), o, oc, h), p_(n, b.k, oc), g_(b.k), hash_name_(hash_name<Hash>()) {
         // Importance weights start at 1/k (mean) or 1 (sum) plus a little noise, so training
         // starts from the plain Bloom embedding and learns which rows matter per id.
         engine rng(o.seed ^ 0xA5A5A5A5ULL);
@@ -277,7 +297,7 @@ public:
     std::size_t parameters() const noexcept { return base_.parameters() + p_.parameters(); }
     std::string describe() const {
         return "hash embeddings, " + std::to_string(rows()) + " rows, k=" +
-               std::to_string(base_.k()) + ", " + hash_name<Hash>() + ", learned weights";
+               std::to_string(base_.k()) + ", " + hash_name_ + ", learned weights";
     }
 
     const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
@@ -311,9 +331,10 @@ private:
     }
     const trainable_table<Scalar, Opt>& base_table() const noexcept { return base_.table(); }
 
-    bloom_embedding<Scalar, Hash, Opt> base_;
+    bloom_embedding<Scalar, Opt> base_;
     trainable_table<Scalar, Opt> p_;  // n x k importance weights
     std::vector<Scalar> g_;
+    std::string hash_name_;
 };
 
 // --- quotient-remainder embeddings -----------------------------------------------------------
@@ -402,7 +423,7 @@ struct freq_options {
     double head_share = 0.5;
 };
 
-template <class Scalar, class Hash, class Opt>
+template <class Scalar, class Opt>
 class freq_bloom_embedding {
 public:
     using scalar_type = Scalar;
@@ -410,10 +431,17 @@ public:
 
     // `counts[id]` is how often id occurs in the training data (the head is chosen from it).
     // b.rows is the total row budget: head rows + shared Bloom rows.
+    template <class Hash = xxh3>
     freq_bloom_embedding(std::uint32_t n, const std::vector<std::uint64_t>& counts,
                          const bloom_options& b, const freq_options& f,
-                         const embedding_options& o, const typename Opt::config& oc)
-        : n_(n), dim_(o.dim), k_(b.k), comb_(b.comb), t_(check(n, counts, b, f, o), o.dim, oc) {
+                         const embedding_options& o, const typename Opt::config& oc,
+                         Hash = Hash{})
+        : n_(n),
+          dim_(o.dim),
+          k_(b.k),
+          comb_(b.comb),
+          hash_name_(hash_name<Hash>()),
+          t_(check(n, counts, b, f, o), o.dim, oc) {
         const std::uint64_t head = head_rows_;
         const std::uint64_t shared = b.rows - head;
         // the head: the `head` most frequent ids (ties: lower id first)
@@ -425,17 +453,9 @@ public:
         own_.assign(n, -1);
         for (std::uint64_t i = 0; i < head; ++i)
             own_[order[i]] = static_cast<std::int64_t>(shared + i);
-        spec_config c;
-        c.items = n;
-        c.m = shared;
-        c.k = b.k;
-        c.seed = b.hash_seed;
-        c.derive = b.derive;
-        c.key_bytes = 4;
-        const basic_spec<Hash> spec(c);
-        pos_.resize(static_cast<std::size_t>(n) * k_);
-        for (std::uint32_t id = 0; id < n; ++id)
-            spec.positions(id, pos_.data() + static_cast<std::size_t>(id) * k_);
+        bloom_options shared_part = b;
+        shared_part.rows = shared;
+        pos_ = detail::position_table<Hash>(n, shared_part, o, "freq_bloom_embedding");
         engine rng(o.seed);
         detail::init_normal(t_.weights(), detail::resolve_std(o), rng);
         scale_ = comb_ == combine::mean ? Scalar(1) / static_cast<Scalar>(k_) : Scalar(1);
@@ -449,7 +469,7 @@ public:
     std::string describe() const {
         return "frequency-aware bloom, " + std::to_string(head_rows_) + " own + " +
                std::to_string(rows() - head_rows_) + " shared rows, k=" + std::to_string(k_) +
-               ", " + hash_name<Hash>();
+               ", " + hash_name_;
     }
 
     const Scalar* view(std::uint32_t id) const noexcept {
@@ -498,6 +518,7 @@ private:
     std::uint32_t k_;
     combine comb_;
     Scalar scale_ = 1;
+    std::string hash_name_;
     std::size_t head_rows_ = 0;
     std::vector<std::int64_t> own_;
     std::vector<std::uint32_t> pos_;

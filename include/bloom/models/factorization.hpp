@@ -197,6 +197,9 @@ private:
     static Scalar bias(const full_embedding<Scalar, BiasOpt>& t, std::uint32_t id) noexcept {
         return *t.view(id);
     }
+    static void bias_grad(full_embedding<Scalar, BiasOpt>& t, std::uint32_t id, Scalar g) {
+        t.table().grads().row(id)[0] += g;
+    }
     // The embedding of id: the stored row itself when the kind has one, else computed into buf.
     template <class Kind>
     static const Scalar* embed(const Kind& kind, std::uint32_t id, Scalar* buf) noexcept {
@@ -319,8 +322,8 @@ private:
                         kernels::scaled_copy(gp.data(), g, pu, d);
                         users_.backward(u, gu.data());
                         items_.backward(i, gp.data());
-                        ub_.backward(u, &g);
-                        ib_.backward(i, &g);
+                        bias_grad(ub_, u, g);
+                        bias_grad(ib_, i, g);
                         continue;
                     }
                     std::uint32_t j = uniform_below(rng, n_items);
@@ -353,10 +356,9 @@ private:
                     users_.backward(u, gu.data());
                     items_.backward(i, gp.data());
                     items_.backward(j, gn.data());
-                    const Scalar dub = dp + dn;
-                    ub_.backward(u, &dub);
-                    ib_.backward(i, &dp);
-                    ib_.backward(j, &dn);
+                    bias_grad(ub_, u, dp + dn);
+                    bias_grad(ib_, i, dp);
+                    bias_grad(ib_, j, dn);
                 }
                 users_.step();
                 items_.step();

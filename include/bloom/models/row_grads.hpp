@@ -53,12 +53,7 @@ public:
 
     // g_row += a * g
     void add(std::uint32_t r, Scalar a, const Scalar* g) {
-        Scalar* dst = row(r);
-        if (dim_ == 1) {
-            dst[0] += a * g[0];
-            return;
-        }
-        kernels::axpy(dst, a, g, static_cast<std::uint32_t>(dim_));
+        kernels::axpy(row(r), a, g, static_cast<std::uint32_t>(dim_));
     }
 
     // Calls f(row, const Scalar* grad) for every touched row, in first-touch order.
