@@ -1,0 +1,231 @@
+// Streaming pieces the loaders are built from: a chunked line reader, a field splitter and
+// strict number parsers. Nothing here allocates per line.
+//
+// line_reader reads a file in large chunks with std::fread and hands out each line as a
+// string_view into its buffer (valid until the next call). It strips the line break ("\n" or
+// "\r\n") and a UTF-8 byte-order mark at the start, and returns a last line that has no final
+// line break. The buffer holds one chunk plus the line that straddles it, so the extra memory is
+// bounded by chunk_bytes + the longest line, whatever the file size.
+#pragma once
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include <bloom/error.hpp>
+
+namespace bloom {
+namespace data {
+namespace detail {
+
+class line_reader {
+public:
+    static constexpr std::size_t default_chunk_bytes = std::size_t{4} << 20;
+
+    explicit line_reader(std::string path, std::size_t chunk_bytes = default_chunk_bytes)
+        : path_(std::move(path)), chunk_(std::max<std::size_t>(chunk_bytes, 1)) {
+        file_ = std::fopen(path_.c_str(), "rb");
+        if (!file_) {
+            const int e = errno;
+            throw bloom::error("bloom: " + path_ + ": cannot open (" +
+                               std::string(std::strerror(e)) + ")");
+        }
+        buf_.resize(chunk_);
+    }
+    line_reader(const line_reader&) = delete;
+    line_reader& operator=(const line_reader&) = delete;
+    ~line_reader() {
+        if (file_) std::fclose(file_);
+    }
+
+    // The next line, without its line break; false at the end of the file.
+    bool next(std::string_view& line) {
+        for (;;) {
+            const char* const base = buf_.data();
+            if (pos_ < end_) {
+                const void* nl = std::memchr(base + pos_, '\n', end_ - pos_);
+                if (nl) {
+                    const auto at = static_cast<std::size_t>(static_cast<const char*>(nl) - base);
+                    line = trim_cr(std::string_view(base + pos_, at - pos_));
+                    pos_ = at + 1;
+                    ++line_no_;
+                    return true;
+                }
+            }
+            if (eof_) {
+                if (pos_ < end_) {  // a last line without a final line break
+                    line = trim_cr(std::string_view(base + pos_, end_ - pos_));
+                    pos_ = end_;
+                    ++line_no_;
+                    return true;
+                }
+                return false;
+            }
+            fill();
+        }
+    }
+
+    // The number of the line last returned by next() (1-based; 0 before the first).
+    std::size_t line_number() const noexcept { return line_no_; }
+    // Bytes read from the file so far.
+    std::size_t bytes_read() const noexcept { return bytes_; }
+    // The largest the buffer has been (chunk size, more only for a line longer than a chunk).
+    std::size_t buffer_bytes() const noexcept { return buf_.size(); }
+    const std::string& path() const noexcept { return path_; }
+
+    // Bytes currently buffered and not yet returned (used to estimate the line count).
+    std::string_view buffered() const noexcept {
+        return std::string_view(buf_.data() + pos_, end_ - pos_);
+    }
+    // Reads the first chunk now (if nothing is buffered yet), so buffered() can be inspected.
+    void prime() {
+        if (pos_ == end_ && !eof_) fill();
+    }
+
+private:
+    static std::string_view trim_cr(std::string_view s) noexcept {
+        if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
+        return s;
+    }
+
+    void fill() {
+        // Keep the unfinished line, at the front of the buffer.
+        const std::size_t keep = end_ - pos_;
+        if (keep > 0 && pos_ > 0) std::memmove(buf_.data(), buf_.data() + pos_, keep);
+        pos_ = 0;
+        end_ = keep;
+        if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);  // a line longer than the buffer
+        const std::size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, file_);
+        if (got == 0) {
+            if (std::ferror(file_)) {
+                throw bloom::parse_error(path_, line_no_ + 1, "read error");
+            }
+            eof_ = true;
+        }
+        bytes_ += got;
+        end_ += got;
+        // A UTF-8 byte-order mark is not part of the first line. Checked once 3 bytes are in
+        // (before any line is returned, the buffer starts at the file's first byte).
+        if (!bom_checked_ && (end_ >= 3 || eof_)) {
+            bom_checked_ = true;
+            if (line_no_ == 0 && end_ >= 3 && static_cast<unsigned char>(buf_[0]) == 0xEF &&
+                static_cast<unsigned char>(buf_[1]) == 0xBB &&
+                static_cast<unsigned char>(buf_[2]) == 0xBF) {
+                pos_ = 3;
+            }
+        }
+    }
+
+    std::string path_;
+    std::size_t chunk_;
+    std::FILE* file_ = nullptr;
+    std::vector<char> buf_;
+    std::size_t pos_ = 0;
+    std::size_t end_ = 0;
+    std::size_t line_no_ = 0;
+    std::size_t bytes_ = 0;
+    bool eof_ = false;
+    bool bom_checked_ = false;
+};
+
+// Splits `line` at every occurrence of `sep` (one or more characters). Stores up to
+// out.size() fields into `out` (resized by the caller once) and returns the total number of
+// fields, which may be larger.
+inline std::size_t split_fields(std::string_view line, std::string_view sep,
+                                std::vector<std::string_view>& out) noexcept {
+    std::size_t count = 0;
+    const std::size_t cap = out.size();
+    if (sep.size() == 1) {
+        const char c = sep[0];
+        for (;;) {
+            const void* hit = std::memchr(line.data(), c, line.size());
+            if (!hit) break;
+            const auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - line.data());
+            if (count < cap) out[count] = line.substr(0, at);
+            ++count;
+            line.remove_prefix(at + 1);
+        }
+    } else {
+        for (;;) {
+            const std::size_t at = line.find(sep);
+            if (at == std::string_view::npos) break;
+            if (count < cap) out[count] = line.substr(0, at);
+            ++count;
+            line.remove_prefix(at + sep.size());
+        }
+    }
+    if (count < cap) out[count] = line;
+    return count + 1;
+}
+
+// Removes spaces (and tabs, unless tab is the separator) around a field.
+inline std::string_view trim_blanks(std::string_view s, bool tabs) noexcept {
+    auto blank = [tabs](char c) { return c == ' ' || (tabs && c == '\t'); };
+    while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+    while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+inline bool is_blank_line(std::string_view s) noexcept {
+    for (const char c : s) {
+        if (c != ' ' && c != '\t' && c != '\r') return false;
+    }
+    return true;
+}
+
+// Strict parsers: the whole field must be the number.
+inline bool parse_u64(std::string_view s, std::uint64_t& out) noexcept {
+    if (s.empty()) return false;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+inline bool parse_i64(std::string_view s, std::int64_t& out) noexcept {
+    if (s.empty()) return false;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+// A finite float (rejects "nan", "inf" and values out of float's range).
+inline bool parse_float(std::string_view s, float& out) noexcept {
+    if (s.empty()) return false;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(out);
+}
+
+// A field quoted in an error message: at most 40 characters, then "...".
+inline std::string quote_field(std::string_view s) {
+    std::string q = "'";
+    if (s.size() > 40) {
+        q.append(s.data(), 40);
+        q += "...";
+    } else {
+        q.append(s.data(), s.size());
+    }
+    q += "'";
+    return q;
+}
+
+// A separator spelled for an error message: '\t' for a tab.
+inline std::string show_separator(std::string_view sep) {
+    std::string out = "'";
+    for (const char c : sep) {
+        if (c == '\t') out += "\\t";
+        else out += c;
+    }
+    out += "'";
+    return out;
+}
+
+}  // namespace detail
+}  // namespace data
+}  // namespace bloom

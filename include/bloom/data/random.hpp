@@ -1,0 +1,50 @@
+// Exact, platform-independent random draws for the data area (splits, synthetic generator).
+//
+// std::uniform_int_distribution and std::shuffle give different sequences with libstdc++, libc++
+// and MSVC. These helpers use only the raw 64-bit output of std::mt19937_64 (which the standard
+// fixes bit for bit) and integer arithmetic, so a seed gives the same data everywhere.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <utility>
+
+namespace bloom {
+namespace data {
+
+// The engine every seeded data function takes (or builds from a seed).
+using engine = std::mt19937_64;
+
+namespace detail {
+
+// Uniform integer in [0, bound), exactly uniform: mask rejection (fewer than 2 draws expected).
+// bound == 0 or 1 returns 0 and draws nothing.
+inline std::uint64_t uniform_below(engine& rng, std::uint64_t bound) {
+    if (bound <= 1) return 0;
+    std::uint64_t mask = bound - 1;
+    mask |= mask >> 1;
+    mask |= mask >> 2;
+    mask |= mask >> 4;
+    mask |= mask >> 8;
+    mask |= mask >> 16;
+    mask |= mask >> 32;
+    for (;;) {
+        const std::uint64_t x = rng() & mask;
+        if (x < bound) return x;
+    }
+}
+
+// Fisher-Yates shuffle driven by uniform_below (std::shuffle's draws are library-specific).
+template <class T>
+void shuffle(T* first, std::size_t n, engine& rng) {
+    for (std::size_t i = n; i > 1; --i) {
+        const auto j = static_cast<std::size_t>(uniform_below(rng, i));
+        using std::swap;
+        swap(first[i - 1], first[j]);
+    }
+}
+
+}  // namespace detail
+}  // namespace data
+}  // namespace bloom
