@@ -145,8 +145,13 @@ public:
             case reduction::automatic:
             case reduction::multiply_shift:
             default:
+                // (h * m) >> bits over the policy's significant bits, so a policy with, say,
+                // bits = 16 or 48 still covers all of [0, m).
                 if constexpr (hash_bits_v<Hash> <= 32) {
-                    return static_cast<position_type>((mask(h) * cfg_.m) >> 32);
+                    return static_cast<position_type>((mask(h) * cfg_.m) >> hash_bits_v<Hash>);
+                } else if constexpr (hash_bits_v<Hash> < 64) {
+                    return static_cast<position_type>(
+                        detail::mul_high64(mask(h) << (64 - hash_bits_v<Hash>), cfg_.m));
                 } else {
                     return static_cast<position_type>(detail::mul_high64(h, cfg_.m));
                 }
