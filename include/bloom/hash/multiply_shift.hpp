@@ -17,14 +17,18 @@ struct multiply_shift {
     static constexpr unsigned bits = 64;
     static constexpr const char* name = "multiply_shift";
 
-    // a (odd) and b come from the seed by two xors, so hashing costs one multiply and one add.
-    // The spec passes seeds that are already SplitMix64 outputs; the constants keep a direct
-    // call with seed 0 away from the identity.
+    // a (odd) and b come from the seed through one xorshift-multiply, a bijection on 64 bits: a
+    // uniformly random seed gives a uniformly random odd a, which is what the universality
+    // argument needs, and nearby seeds (0, 1, 2... or Spotlight's list) give unrelated functions.
+    // Without the multiply, seeds 1 and 2 would give multipliers a few units apart, which agree on
+    // the top bits (the position) for every small id. b = rotl(a, 32) keeps h(0) away from 0.
+    // When the seed is loop-invariant the compiler hoists this; otherwise it costs one multiply.
     static constexpr std::uint64_t multiplier(std::uint64_t seed) noexcept {
-        return (seed ^ 0x9E3779B97F4A7C15ULL) | 1U;
+        const std::uint64_t s = seed ^ 0xD1B54A32D192ED03ULL;
+        return ((s ^ (s >> 32)) * 0x9E3779B97F4A7C15ULL) | 1U;
     }
     static constexpr std::uint64_t increment(std::uint64_t seed) noexcept {
-        return rotl(seed ^ 0xD1B54A32D192ED03ULL, 32);
+        return rotl(multiplier(seed), 32);
     }
 
     std::uint64_t operator()(std::uint64_t key, std::uint64_t seed) const noexcept {

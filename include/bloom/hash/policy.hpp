@@ -1,6 +1,7 @@
 // The hash-policy requirements, as a C++17 detection trait and (under C++20) a concept.
 //
-// A hash policy is a small, stateless, default-constructible callable:
+// A hash policy is a small, stateless (empty), default-constructible, trivially copyable
+// callable:
 //
 //     std::uint64_t operator()(const void* data, std::size_t len, std::uint64_t seed) const noexcept;
 //
@@ -11,7 +12,7 @@
 //     std::uint64_t operator()(std::uint64_t key, std::uint64_t seed) const noexcept;  // 8 bytes
 //
 // Optional static members:
-//     static constexpr unsigned bits = 32;   // significant low bits of the result (default 64)
+//     static constexpr unsigned bits = 32;   // significant low bits of the result: 1..64 (64)
 //     static constexpr const char* name = "murmur3_32";
 //     static constexpr bloom::reduction preferred_reduction = bloom::reduction::modulo;
 //
@@ -85,11 +86,13 @@ struct preferred_reduction_impl<H, std::void_t<decltype(H::preferred_reduction)>
 
 }  // namespace detail
 
-// True when H satisfies the hash-policy requirements above.
+// True when H satisfies the hash-policy requirements above. A policy must be stateless (an empty
+// class): the spec hashes with a value-initialised `H{}`, so any state would be silently dropped.
 template <class H>
 inline constexpr bool is_hash_policy_v =
-    std::is_default_constructible_v<H> && std::is_trivially_copyable_v<H> &&
-    detail::has_bytes_call<H>::value;
+    std::is_class_v<H> && std::is_empty_v<H> && std::is_default_constructible_v<H> &&
+    std::is_trivially_copyable_v<H> && detail::has_bytes_call<H>::value &&
+    detail::hash_bits_impl<H>::value >= 1 && detail::hash_bits_impl<H>::value <= 64;
 
 template <class H>
 struct is_hash_policy : std::bool_constant<is_hash_policy_v<H>> {};
