@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 PACKAGES=(cmake g++ make pkg-config libeigen3-dev libxxhash-dev libmurmurhash-dev catch2
-          libbenchmark-dev libcli11-dev libfarmhash-dev libmetrohash-dev libssl-dev)
+          libbenchmark-dev libcli11-dev nlohmann-json3-dev libfarmhash-dev libmetrohash-dev libssl-dev
+          zip unzip curl)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 install_packages() {

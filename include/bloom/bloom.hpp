@@ -1,14 +1,36 @@
-// Umbrella header: everything in bloom's core (no optional hash policies).
+// Umbrella header: everything in bloom's core. The optional hash policies (FarmHash, MetroHash,
+// MD5/SHA) come in through <bloom/hash/all.hpp> only when their CMake targets
+// (bloom::farmhash, bloom::metrohash, bloom::crypto) are linked.
 #pragma once
 
 #include <bloom/config.hpp>
 #include <bloom/error.hpp>
 #include <bloom/tensor.hpp>
 
-#include <bloom/hash/policy.hpp>
+#include <bloom/hash/all.hpp>
 #include <bloom/hash/modulo.hpp>
 #include <bloom/hash/multiply_shift.hpp>
 #include <bloom/hash/murmur3.hpp>
+#include <bloom/hash/policy.hpp>
 #include <bloom/hash/xxhash.hpp>
 
+#include <bloom/encoding/csr.hpp>
+#include <bloom/encoding/decoder.hpp>
+#include <bloom/encoding/diagnostics.hpp>
+#include <bloom/encoding/encoder.hpp>
+#include <bloom/encoding/position_table.hpp>
 #include <bloom/encoding/spec.hpp>
+#include <bloom/encoding/spotlight.hpp>
+
+#include <bloom/data/interactions.hpp>
+#include <bloom/data/loaders.hpp>
+#include <bloom/data/split.hpp>
+#include <bloom/data/synthetic.hpp>
+
+#include <bloom/eval/evaluate.hpp>
+#include <bloom/eval/metrics.hpp>
+#include <bloom/eval/rmse.hpp>
+#include <bloom/eval/user_items.hpp>
+
+#include <bloom/models/embeddings.hpp>
+#include <bloom/models/factorization.hpp>
