@@ -245,10 +245,7 @@ public:
     }
     void forward(std::uint32_t id, Scalar* out) const noexcept {
         BLOOM_ASSERT(id < n_);
-        const std::uint32_t* p = positions(id);
-        kernels::copy(out, t_.row(p[0]), dim_);
-        for (std::uint32_t j = 1; j < k_; ++j) kernels::add(out, t_.row(p[j]), dim_);
-        if (comb_ == combine::mean) kernels::scale(out, scale_, dim_);
+        kernels::sum_rows(out, t_.weights().data(), positions(id), k_, scale_, dim_);
     }
     void backward(std::uint32_t id, const Scalar* g) {
         const std::uint32_t* p = positions(id);
@@ -480,10 +477,8 @@ public:
             kernels::copy(out, t_.row(static_cast<std::uint32_t>(own_[id])), dim_);
             return;
         }
-        const std::uint32_t* p = pos_.data() + static_cast<std::size_t>(id) * k_;
-        kernels::copy(out, t_.row(p[0]), dim_);
-        for (std::uint32_t j = 1; j < k_; ++j) kernels::add(out, t_.row(p[j]), dim_);
-        if (comb_ == combine::mean) kernels::scale(out, scale_, dim_);
+        kernels::sum_rows(out, t_.weights().data(), pos_.data() + static_cast<std::size_t>(id) * k_,
+                          k_, scale_, dim_);
     }
     void backward(std::uint32_t id, const Scalar* g) {
         if (own_[id] >= 0) {

@@ -73,6 +73,19 @@ inline void scaled_copy(S* out, S alpha, const S* a, std::uint32_t n) noexcept {
     BLOOM_KERNEL_DISPATCH(n, (mvec<S, N>(out, n) = alpha * cvec<S, N>(a, n)))
 }
 
+// out = alpha * sum_j rows[pos[j]] for j < k, where row r starts at base + r * n. The sum stays in
+// registers for the fixed sizes.
+template <class S>
+inline void sum_rows(S* out, const S* base, const std::uint32_t* pos, std::uint32_t k, S alpha,
+                     std::uint32_t n) noexcept {
+    BLOOM_KERNEL_DISPATCH(n, ({
+        Eigen::Matrix<S, N, 1> acc = cvec<S, N>(base + std::size_t(pos[0]) * n, n);
+        for (std::uint32_t j = 1; j < k; ++j) acc += cvec<S, N>(base + std::size_t(pos[j]) * n, n);
+        if (alpha != S(1)) acc *= alpha;
+        mvec<S, N>(out, n) = acc;
+    }))
+}
+
 #undef BLOOM_KERNEL_DISPATCH
 
 }  // namespace kernels
