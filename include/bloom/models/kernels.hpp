@@ -73,17 +73,21 @@ inline void scaled_copy(S* out, S alpha, const S* a, std::uint32_t n) noexcept {
     BLOOM_KERNEL_DISPATCH(n, (mvec<S, N>(out, n) = alpha * cvec<S, N>(a, n)))
 }
 
+template <class S, int N>
+inline void sum_rows_n(S* out, const S* base, const std::uint32_t* pos, std::uint32_t k, S alpha,
+                       std::uint32_t n) noexcept {
+    Eigen::Matrix<S, N, 1> acc = cvec<S, N>(base + std::size_t(pos[0]) * n, n);
+    for (std::uint32_t j = 1; j < k; ++j) acc += cvec<S, N>(base + std::size_t(pos[j]) * n, n);
+    if (alpha != S(1)) acc *= alpha;
+    mvec<S, N>(out, n) = acc;
+}
+
 // out = alpha * sum_j rows[pos[j]] for j < k, where row r starts at base + r * n. The sum stays in
 // registers for the fixed sizes.
 template <class S>
 inline void sum_rows(S* out, const S* base, const std::uint32_t* pos, std::uint32_t k, S alpha,
                      std::uint32_t n) noexcept {
-    BLOOM_KERNEL_DISPATCH(n, ({
-        Eigen::Matrix<S, N, 1> acc = cvec<S, N>(base + std::size_t(pos[0]) * n, n);
-        for (std::uint32_t j = 1; j < k; ++j) acc += cvec<S, N>(base + std::size_t(pos[j]) * n, n);
-        if (alpha != S(1)) acc *= alpha;
-        mvec<S, N>(out, n) = acc;
-    }))
+    BLOOM_KERNEL_DISPATCH(n, (sum_rows_n<S, N>(out, base, pos, k, alpha, n)))
 }
 
 #undef BLOOM_KERNEL_DISPATCH
