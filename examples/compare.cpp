@@ -1,0 +1,531 @@
+// bloom-compare: train recommenders with full, Bloom-compressed and alternative embedding tables
+// on the same data and print one table: parameters, training speed and ranking accuracy, each
+// accuracy also as a share of the full table's.
+//
+//   bloom-compare                           the default grid on the built-in synthetic data
+//   bloom-compare --data u.data             MovieLens (100K/1M/10M/20M/25M, detected) or CSV
+//   bloom-compare --methods full,bloom --ratios 0.2 --k 4 --hashes murmur3_32 --out results
+//
+// Run `bloom-compare --help` for every option.
+#include <bloom/data/loaders.hpp>
+#include <bloom/data/split.hpp>
+#include <bloom/data/synthetic.hpp>
+#include <bloom/eval/evaluate.hpp>
+#include <bloom/eval/user_items.hpp>
+#include <bloom/hash/all.hpp>
+#include <bloom/models/embeddings.hpp>
+#include <bloom/models/factorization.hpp>
+#include <bloom/optim/adam.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using scalar = float;
+using opt = bloom::optim::adam<scalar>;
+namespace bm = bloom::models;
+
+struct settings {
+    std::string data_path;
+    std::string format = "auto";
+    std::uint32_t syn_users = 20000, syn_items = 100000;
+    std::uint64_t syn_interactions = 1000000;
+    double syn_popularity = 1.0;
+    std::uint32_t dim = 32, epochs = 10, batch = 256, k_eval = 10, threads = 0;
+    double lr = 1e-2, l2 = 1e-6, test_share = 0.2, head_share = 0.5;
+    std::string loss = "bpr";
+    std::vector<std::string> methods = {"full", "bloom", "hashing", "hash-emb", "qr",
+                                        "freq-bloom", "small-dim"};
+    std::vector<std::string> hashes = {"murmur3_32"};
+    std::vector<double> ratios = {0.2};
+    std::vector<std::uint32_t> ks = {4};
+    std::string compress = "users,items";
+    std::string combine = "sum";
+    std::uint64_t seed = 42;
+    std::string out;
+    bool quiet = false;
+    bool skip_eval = false;
+};
+
+struct dataset {
+    std::string name;
+    std::uint32_t n_users = 0, n_items = 0;
+    std::vector<std::uint32_t> train_users, train_items, test_users, test_items;
+    bloom::eval::user_items train_lists, test_lists;
+};
+
+struct row {
+    std::string method, hash, combine;
+    double ratio = 1.0;
+    std::uint32_t k = 1, dim = 0;
+    std::size_t params = 0;
+    double mb = 0, sec_per_epoch = 0, fit_seconds = 0;
+    bloom::eval::ranking_result m;
+};
+
+bool progress_enabled(const settings& s) { return !s.quiet && isatty(STDERR_FILENO) != 0; }
+
+bm::loss parse_loss(const std::string& l) {
+    if (l == "bpr") return bm::loss::bpr;
+    if (l == "bpr-log") return bm::loss::bpr_log;
+    if (l == "pointwise") return bm::loss::pointwise;
+    if (l == "hinge") return bm::loss::hinge;
+    if (l == "adaptive-hinge") return bm::loss::adaptive_hinge;
+    throw bloom::invalid_argument("bloom-compare: unknown --loss '" + l +
+                                  "' (bpr, bpr-log, pointwise, hinge, adaptive-hinge)");
+}
+
+dataset make_dataset(const settings& s) {
+    bloom::data::interactions all;
+    dataset d;
+    if (s.data_path.empty()) {
+        bloom::data::synthetic_config c;
+        c.n_users = s.syn_users;
+        c.n_items = s.syn_items;
+        c.n_interactions = s.syn_interactions;
+        c.popularity_exponent = s.syn_popularity;
+        c.seed = s.seed;
+        all = bloom::data::make_synthetic(c);
+        std::ostringstream name;
+        name << "synthetic(" << c.n_users << " users, " << c.n_items << " items, "
+             << c.n_interactions << " interactions, seed " << c.seed << ")";
+        d.name = name.str();
+    } else {
+        bloom::data::load_result r = bloom::data::load_movielens(s.data_path);
+        all = std::move(r.data);
+        d.name = s.data_path + " (" + r.report.format + ")";
+    }
+    const bloom::data::train_test split = bloom::data::random_split(all, s.test_share, s.seed);
+    d.n_users = all.n_users;
+    d.n_items = all.n_items;
+    d.train_users = split.train.users;
+    d.train_items = split.train.items;
+    d.test_users = split.test.users;
+    d.test_items = split.test.items;
+    d.train_lists = bloom::eval::make_user_items(d.n_users, d.train_users, d.train_items);
+    d.test_lists = bloom::eval::make_user_items(d.n_users, d.test_users, d.test_items);
+    return d;
+}
+
+// Rows for `ratio` of a table of n ids (at least k, so that k positions fit).
+std::uint64_t rows_for(std::uint32_t n, double ratio, std::uint32_t k) {
+    const auto r = static_cast<std::uint64_t>(static_cast<double>(n) * ratio);
+    return std::max<std::uint64_t>(r, k);
+}
+
+template <class Model>
+row train_and_evaluate(Model& model, const dataset& d, const settings& s, row r) {
+    bm::fit_options f;
+    f.epochs = s.epochs;
+    f.batch = s.batch;
+    f.objective = parse_loss(s.loss);
+    f.seed = s.seed;
+    const bool show = progress_enabled(s);
+    f.on_epoch = [&](std::uint32_t e, double secs, double loss) {
+        if (show)
+            std::fprintf(stderr, "\r  %-12s %-14s ratio %.2f k %u: epoch %u/%u  %.3f s  loss %.4f   ",
+                         r.method.c_str(), r.hash.c_str(), r.ratio, r.k, e + 1, s.epochs, secs, loss);
+    };
+    const bm::fit_report rep = model.fit(d.train_users, d.train_items, f);
+    if (show) std::fprintf(stderr, "\r%-100s\r", "");
+    if (!s.skip_eval) {
+        model.prepare_scoring();
+        bloom::eval::ranking_options eo;
+        eo.k = s.k_eval;
+        eo.threads = s.threads;
+        r.m = bloom::eval::evaluate_ranking(
+            [&](std::uint32_t u, float* scores) { model.score_user(u, scores); }, d.n_items,
+            d.train_lists, d.test_lists, eo);
+    }
+    r.params = model.embedding_parameters();
+    r.mb = static_cast<double>(model.parameters() * sizeof(scalar)) / (1024.0 * 1024.0);
+    r.sec_per_epoch = rep.seconds_per_epoch();
+    r.fit_seconds = rep.total_seconds;
+    return r;
+}
+
+bm::embedding_options emb_options(const settings& s, std::uint64_t salt) {
+    bm::embedding_options o;
+    o.dim = s.dim;
+    o.seed = s.seed * 1000003ULL + salt;
+    return o;
+}
+
+opt::config opt_config(const settings& s) {
+    opt::config c;
+    c.lr = s.lr;
+    c.weight_decay = s.l2;
+    return c;
+}
+
+// Both sides get the same kind; a side left out of --compress keeps a full table, which the
+// caller expresses by passing ratio 1 with the "full" method for that side.
+template <class UserKind, class ItemKind>
+row run_model(UserKind users, ItemKind items, const dataset& d, const settings& s, row r) {
+    bm::factorization<UserKind, ItemKind, opt> model(std::move(users), std::move(items),
+                                                     opt_config(s));
+    return train_and_evaluate(model, d, s, r);
+}
+
+bool compress_users(const settings& s) { return s.compress.find("users") != std::string::npos; }
+bool compress_items(const settings& s) { return s.compress.find("items") != std::string::npos; }
+
+// Calls f(Hash{}) for the policy named `hash`.
+template <class F>
+void with_hash(const std::string& hash, F&& f) {
+    bool found = false;
+    bloom::for_each_policy([&](auto policy) {
+        if (!found && hash == bloom::hash_name<decltype(policy)>()) {
+            found = true;
+            f(policy);
+        }
+    });
+    if (!found)
+        throw bloom::invalid_argument("bloom-compare: hash '" + hash +
+                                      "' is not built in (see --list-hashes)");
+}
+
+bool uses_hash(const std::string& method) {
+    return method == "bloom" || method == "hashing" || method == "hash-emb" ||
+           method == "freq-bloom";
+}
+bool uses_k(const std::string& method) {
+    return method == "bloom" || method == "hash-emb" || method == "freq-bloom";
+}
+
+std::uint32_t small_dim(const settings& s, double ratio) {
+    return std::max<std::uint32_t>(1, static_cast<std::uint32_t>(s.dim * ratio + 0.5));
+}
+
+// One side's table: the method's kind when the side is compressed, else a full table. Kinds
+// do not depend on the hash policy (it only fills their position table), so a method costs
+// two model instantiations, not one per policy.
+struct side {
+    std::uint32_t n;
+    bool compressed;
+    const std::vector<std::uint64_t>* counts;
+    std::uint64_t salt;
+};
+
+template <class Kind, class Build>
+row run_sides(const side& us, const side& is, Build&& build, const dataset& d, const settings& s,
+              const row& r) {
+    using full = bm::full_embedding<scalar, opt>;
+    auto full_of = [&](const side& x) { return full(x.n, emb_options(s, x.salt), opt_config(s)); };
+    if (us.compressed && is.compressed) return run_model(build(us), build(is), d, s, r);
+    if (us.compressed) return run_model(build(us), full_of(is), d, s, r);
+    if (is.compressed) return run_model(full_of(us), build(is), d, s, r);
+    return run_model(full_of(us), full_of(is), d, s, r);
+}
+
+row run_one(const std::string& method, const std::string& hash, double ratio, std::uint32_t k,
+            const dataset& d, const settings& s, const std::vector<std::uint64_t>& user_counts,
+            const std::vector<std::uint64_t>& item_counts) {
+    row r;
+    r.method = method;
+    r.hash = uses_hash(method) ? hash : "-";
+    r.ratio = method == "full" ? 1.0 : ratio;
+    r.k = uses_k(method) ? k : 1;
+    r.combine = uses_k(method) && method != "hash-emb" ? s.combine : "-";
+    r.dim = method == "small-dim" ? small_dim(s, ratio) : s.dim;
+    const side us{d.n_users, compress_users(s) && method != "full", &user_counts, 1};
+    const side is{d.n_items, compress_items(s) && method != "full", &item_counts, 2};
+    const auto oc = opt_config(s);
+    auto bloom_opts = [&](const side& x, std::uint32_t kk) {
+        bm::bloom_options b;
+        b.rows = rows_for(x.n, ratio, kk);
+        b.k = kk;
+        b.comb = s.combine == "mean" ? bm::combine::mean : bm::combine::sum;
+        b.hash_seed = s.seed + x.salt;
+        return b;
+    };
+    if (method == "full") {
+        return run_sides<bm::full_embedding<scalar, opt>>(
+            us, is, [&](const side& x) { return bm::full_embedding<scalar, opt>(x.n, emb_options(s, x.salt), oc); },
+            d, s, r);
+    }
+    if (method == "small-dim") {
+        // The honest baseline: full tables with ratio x dim columns (the same parameter budget).
+        if (!(us.compressed && is.compressed))
+            throw bloom::invalid_argument("bloom-compare: small-dim compresses both sides "
+                                          "(--compress users,items)");
+        auto so = [&](const side& x) {
+            auto o = emb_options(s, x.salt);
+            o.dim = small_dim(s, ratio);
+            return bm::full_embedding<scalar, opt>(x.n, o, oc);
+        };
+        return run_model(so(us), so(is), d, s, r);
+    }
+    if (method == "qr") {
+        return run_sides<bm::qr_embedding<scalar, opt>>(
+            us, is,
+            [&](const side& x) {
+                return bm::qr_embedding<scalar, opt>(x.n, rows_for(x.n, ratio, 2), emb_options(s, x.salt), oc);
+            },
+            d, s, r);
+    }
+    row out;
+    with_hash(hash, [&](auto policy) {
+        using H = decltype(policy);
+        if (method == "bloom" || method == "hashing") {
+            const std::uint32_t kk = method == "hashing" ? 1 : k;
+            out = run_sides<bm::bloom_embedding<scalar, opt>>(
+                us, is,
+                [&](const side& x) {
+                    return bm::bloom_embedding<scalar, opt>(x.n, bloom_opts(x, kk), emb_options(s, x.salt), oc, H{});
+                },
+                d, s, r);
+        } else if (method == "hash-emb") {
+            out = run_sides<bm::hash_embedding<scalar, opt>>(
+                us, is,
+                [&](const side& x) {
+                    return bm::hash_embedding<scalar, opt>(x.n, bloom_opts(x, k), emb_options(s, x.salt), oc, H{});
+                },
+                d, s, r);
+        } else if (method == "freq-bloom") {
+            bm::freq_options fo;
+            fo.head_share = s.head_share;
+            out = run_sides<bm::freq_bloom_embedding<scalar, opt>>(
+                us, is,
+                [&](const side& x) {
+                    return bm::freq_bloom_embedding<scalar, opt>(x.n, *x.counts, bloom_opts(x, k), fo,
+                                                                 emb_options(s, x.salt), oc, H{});
+                },
+                d, s, r);
+        } else {
+            throw bloom::invalid_argument("bloom-compare: unknown method '" + method +
+                                          "' (full, bloom, hashing, hash-emb, qr, freq-bloom, "
+                                          "small-dim)");
+        }
+    });
+    return out;
+}
+
+std::string fmt(double v, int prec) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", prec, v);
+    return buf;
+}
+std::string pct(double v, double ref) {
+    if (!(ref > 0)) return "-";
+    return fmt(100.0 * v / ref, 0) + "%";
+}
+
+void print_table(const std::vector<row>& rows, const row* full, std::ostream& os) {
+    const std::vector<std::string> head = {"method", "hash",   "ratio", "k",     "dim",
+                                           "params", "MB",     "s/epoch", "MRR", "P@10",
+                                           "R@10",   "NDCG@10", "MRR%",  "P@10%", "R@10%",
+                                           "NDCG%"};
+    std::vector<std::vector<std::string>> cells;
+    for (const row& r : rows) {
+        cells.push_back({r.method, r.hash, fmt(r.ratio, 2), std::to_string(r.k),
+                         std::to_string(r.dim), std::to_string(r.params), fmt(r.mb, 2),
+                         fmt(r.sec_per_epoch, 4), fmt(r.m.mrr, 4), fmt(r.m.precision, 4),
+                         fmt(r.m.recall, 4), fmt(r.m.ndcg, 4),
+                         full ? pct(r.m.mrr, full->m.mrr) : "-",
+                         full ? pct(r.m.precision, full->m.precision) : "-",
+                         full ? pct(r.m.recall, full->m.recall) : "-",
+                         full ? pct(r.m.ndcg, full->m.ndcg) : "-"});
+    }
+    std::vector<std::size_t> w(head.size());
+    for (std::size_t c = 0; c < head.size(); ++c) {
+        w[c] = head[c].size();
+        for (const auto& line : cells) w[c] = std::max(w[c], line[c].size());
+    }
+    auto put = [&](const std::vector<std::string>& line) {
+        for (std::size_t c = 0; c < line.size(); ++c) {
+            const bool left = c < 2;
+            const std::size_t pad = w[c] - line[c].size();
+            if (!left) os << std::string(pad, ' ');
+            os << line[c];
+            if (left) os << std::string(pad, ' ');
+            os << (c + 1 < line.size() ? "  " : "\n");
+        }
+    };
+    put(head);
+    for (const auto& line : cells) put(line);
+}
+
+void write_outputs(const std::string& prefix, const std::vector<row>& rows, const row* full,
+                   const dataset& d, const settings& s) {
+    std::ofstream csv(prefix + ".csv");
+    if (!csv) throw bloom::error("bloom: cannot write " + prefix + ".csv");
+    csv << "method,hash,ratio,k,dim,combine,params,mb,sec_per_epoch,mrr,p10,r10,ndcg10,map,"
+           "hit10,mrr_share,p10_share,r10_share,ndcg10_share\n";
+    auto share = [&](double v, double ref) { return full && ref > 0 ? v / ref : 0.0; };
+    nlohmann::json j;
+    j["data"] = d.name;
+    j["users"] = d.n_users;
+    j["items"] = d.n_items;
+    j["train"] = d.train_users.size();
+    j["test"] = d.test_users.size();
+    j["settings"] = {{"dim", s.dim},         {"epochs", s.epochs}, {"batch", s.batch},
+                     {"lr", s.lr},           {"l2", s.l2},         {"loss", s.loss},
+                     {"compress", s.compress}, {"seed", s.seed},   {"optimizer", "lazy adam"}};
+    j["results"] = nlohmann::json::array();
+    for (const row& r : rows) {
+        const double ms = share(r.m.mrr, full ? full->m.mrr : 0),
+                     ps = share(r.m.precision, full ? full->m.precision : 0),
+                     rs = share(r.m.recall, full ? full->m.recall : 0),
+                     ns = share(r.m.ndcg, full ? full->m.ndcg : 0);
+        csv << r.method << ',' << r.hash << ',' << r.ratio << ',' << r.k << ',' << r.dim << ','
+            << r.combine << ',' << r.params << ',' << r.mb << ',' << r.sec_per_epoch << ','
+            << r.m.mrr << ',' << r.m.precision << ',' << r.m.recall << ',' << r.m.ndcg << ','
+            << r.m.map << ',' << r.m.hit_rate << ',' << ms << ',' << ps << ',' << rs << ','
+            << ns << '\n';
+        j["results"].push_back({{"method", r.method},
+                                {"hash", r.hash},
+                                {"ratio", r.ratio},
+                                {"k", r.k},
+                                {"dim", r.dim},
+                                {"combine", r.combine},
+                                {"params", r.params},
+                                {"mb", r.mb},
+                                {"sec_per_epoch", r.sec_per_epoch},
+                                {"fit_seconds", r.fit_seconds},
+                                {"mrr", r.m.mrr},
+                                {"p10", r.m.precision},
+                                {"r10", r.m.recall},
+                                {"ndcg10", r.m.ndcg},
+                                {"map", r.m.map},
+                                {"hit10", r.m.hit_rate},
+                                {"mrr_share", ms},
+                                {"p10_share", ps},
+                                {"r10_share", rs},
+                                {"ndcg10_share", ns}});
+    }
+    std::ofstream js(prefix + ".json");
+    if (!js) throw bloom::error("bloom: cannot write " + prefix + ".json");
+    js << j.dump(2) << '\n';
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    settings s;
+    CLI::App app{
+        "bloom-compare: train Spotlight-style factorization models with full, Bloom-compressed "
+        "and alternative embedding tables on the same data, and print parameters, seconds per "
+        "epoch and ranking accuracy side by side."};
+    app.add_option("--data", s.data_path,
+                   "ratings file (MovieLens u.data, ratings.dat, ratings.csv; format detected); "
+                   "default: the built-in synthetic data")
+        ->check(CLI::ExistingFile);
+    app.add_option("--synthetic-users", s.syn_users, "synthetic data: users")->capture_default_str();
+    app.add_option("--synthetic-items", s.syn_items, "synthetic data: items")->capture_default_str();
+    app.add_option("--synthetic-interactions", s.syn_interactions, "synthetic data: interactions")
+        ->capture_default_str();
+    app.add_option("--synthetic-popularity", s.syn_popularity,
+                   "synthetic data: Zipf exponent of item popularity")
+        ->capture_default_str();
+    app.add_option("--methods", s.methods,
+                   "embedding kinds: full, bloom, hashing, hash-emb, qr, freq-bloom, small-dim")
+        ->delimiter(',')
+        ->capture_default_str();
+    app.add_option("--hashes", s.hashes, "hash policies for the hashed kinds (see --list-hashes)")
+        ->delimiter(',')
+        ->capture_default_str();
+    app.add_option("--ratios", s.ratios, "compression ratios: rows / ids")
+        ->delimiter(',')
+        ->capture_default_str();
+    app.add_option("--k", s.ks, "hash functions per id (Bloom kinds)")
+        ->delimiter(',')
+        ->capture_default_str();
+    app.add_option("--compress", s.compress, "which tables to compress: users,items | users | items")
+        ->capture_default_str();
+    app.add_option("--combine", s.combine, "how k rows combine: sum (Spotlight) or mean")
+        ->check(CLI::IsMember({"sum", "mean"}))
+        ->capture_default_str();
+    app.add_option("--head-share", s.head_share, "freq-bloom: share of rows for frequent ids")
+        ->check(CLI::Range(0.0, 0.99))
+        ->capture_default_str();
+    app.add_option("--dim", s.dim, "embedding dimension")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--epochs", s.epochs, "training epochs")->capture_default_str();
+    app.add_option("--batch", s.batch, "minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--lr", s.lr, "Adam learning rate")->check(CLI::NonNegativeNumber)->capture_default_str();
+    app.add_option("--l2", s.l2, "L2 penalty (Adam weight decay, touched rows)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    app.add_option("--loss", s.loss, "bpr, bpr-log, pointwise, hinge, adaptive-hinge")
+        ->capture_default_str();
+    app.add_option("--test-share", s.test_share, "share of interactions in the random test split")
+        ->check(CLI::Range(0.01, 0.99))
+        ->capture_default_str();
+    app.add_option("--eval-k", s.k_eval, "cut-off of P@k, R@k, NDCG@k, hit rate@k")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--threads", s.threads, "evaluation threads (0: all cores)")->capture_default_str();
+    app.add_option("--seed", s.seed, "seed of data, split, initialisation and sampling")
+        ->capture_default_str();
+    app.add_option("--out", s.out, "also write PREFIX.csv and PREFIX.json");
+    app.add_flag("--quiet", s.quiet, "no progress line on stderr");
+    app.add_flag("--skip-eval", s.skip_eval, "train and time only (accuracy columns stay 0)");
+    bool list_hashes = false;
+    app.add_flag("--list-hashes", list_hashes, "print the hash policies built in and exit");
+    CLI11_PARSE(app, argc, argv);
+
+    if (list_hashes) {
+        bloom::for_each_policy([](auto tag) {
+            using H = decltype(tag);
+            std::cout << bloom::hash_name<H>() << '\n';
+        });
+        return 0;
+    }
+
+    try {
+        const dataset d = make_dataset(s);
+        std::vector<std::uint64_t> uc(d.n_users), ic(d.n_items);
+        for (std::uint32_t u : d.train_users) ++uc[u];
+        for (std::uint32_t i : d.train_items) ++ic[i];
+        std::cout << "data: " << d.name << "\n      " << d.n_users << " users, " << d.n_items
+                  << " items, " << d.train_users.size() << " train / " << d.test_users.size()
+                  << " test interactions\n"
+                  << "model: factorization, dim " << s.dim << ", " << s.loss << " loss, lazy Adam lr "
+                  << s.lr << ", L2 " << s.l2 << ", batch " << s.batch << ", " << s.epochs
+                  << " epochs, compress " << s.compress << ", one training thread\n\n";
+
+        std::vector<row> rows;
+        const row* full = nullptr;
+        std::vector<std::string> methods = s.methods;
+        // The full table is the reference for the shares; run it first.
+        auto it = std::find(methods.begin(), methods.end(), "full");
+        if (it != methods.end()) std::rotate(methods.begin(), it, it + 1);
+        for (const std::string& method : methods) {
+            const std::vector<std::string> hashes =
+                uses_hash(method) ? s.hashes : std::vector<std::string>{s.hashes.front()};
+            const std::vector<double> ratios =
+                method == "full" ? std::vector<double>{1.0} : s.ratios;
+            const std::vector<std::uint32_t> ks =
+                uses_k(method) ? s.ks : std::vector<std::uint32_t>{1};
+            for (const std::string& h : hashes)
+                for (double ratio : ratios)
+                    for (std::uint32_t k : ks) {
+                        rows.push_back(run_one(method, h, ratio, k, d, s, uc, ic));
+                        if (method == "full") full = &rows.front();
+                    }
+        }
+        if (full != nullptr) full = &rows.front();
+        print_table(rows, full, std::cout);
+        std::cout << "\nMRR: mean over test users of the mean 1/rank of their test items among "
+                     "all items, train items excluded. Shares are of the full table's.\n";
+        if (!s.out.empty()) {
+            write_outputs(s.out, rows, full, d, s);
+            std::cout << "wrote " << s.out << ".csv and " << s.out << ".json\n";
+        }
+    } catch (const bloom::error& e) {
+        std::cerr << e.what() << '\n';
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,128 @@
+// Adam (Kingma & Ba 2015) with L2 weight decay, dense and lazy row-sparse.
+//
+// For one scalar w with gradient g at step t (t counts steps from 1), in this order
+// (torch.optim.Adam, amsgrad off):
+//   g <- g + weight_decay * w                       (L2 in the gradient, not AdamW's decoupling)
+//   m <- beta1 * m + (1 - beta1) * g
+//   v <- beta2 * v + (1 - beta2) * g * g
+//   w <- w - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+// m and v start at zero. The two bias corrections are computed once per step, in begin_step().
+//
+// Sparse (lazy) semantics, as TensorFlow's LazyAdam and PyTorch's SparseAdam: a row-sparse step
+// updates m, v and w of the listed rows only. An untouched row keeps stale moments (they do not
+// decay) and does not move, where dense Adam would decay its moments and keep moving it with the
+// momentum it has. Bias correction uses the global step count t (every step counts, touched or
+// not), not a per-row count. When every row is touched at every step, lazy Adam is dense Adam.
+// docs/optimizers.md discusses the choice.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include <bloom/optim/common.hpp>
+
+namespace bloom {
+namespace optim {
+
+struct adam_config {
+    double lr = 0.001;          // >= 0
+    double beta1 = 0.9;         // in [0, 1)
+    double beta2 = 0.999;       // in [0, 1)
+    double eps = 1e-8;          // > 0
+    double weight_decay = 0.0;  // >= 0, L2 penalty added to the gradient of touched rows
+};
+
+template <class Scalar = float>
+class adam : public detail::optimizer_base<adam<Scalar>, Scalar> {
+    using base = detail::optimizer_base<adam<Scalar>, Scalar>;
+    friend base;
+
+public:
+    using config = adam_config;
+    static constexpr const char* name = "adam";
+
+    explicit adam(const config& c = config{}) : cfg_(validate(c)) { cache(); }
+    // Binds to a rows x cols parameter and allocates both moments now.
+    adam(const config& c, Eigen::Index rows, Eigen::Index cols) : adam(c) {
+        this->allocate(rows, cols);
+    }
+
+    const config& settings() const noexcept { return cfg_; }
+
+    void set_lr(double lr) {
+        detail::require_nonnegative(name, "lr", lr);
+        cfg_.lr = lr;
+        cache();
+        if (this->steps() > 0) on_begin_step(this->steps());
+    }
+
+    // First and second moments m and v, of the parameter's shape (empty before the first step).
+    const matrix<Scalar>& first_moment() const noexcept { return m_; }
+    const matrix<Scalar>& second_moment() const noexcept { return v_; }
+
+private:
+    static config validate(const config& c) {
+        detail::require_nonnegative(name, "lr", c.lr);
+        detail::require_unit(name, "beta1", c.beta1);
+        detail::require_unit(name, "beta2", c.beta2);
+        detail::require_positive(name, "eps", c.eps);
+        if (!(static_cast<Scalar>(c.eps) > Scalar(0)))
+            detail::bad_hyper(name, "eps", "representable as a positive Scalar", c.eps);
+        detail::require_nonnegative(name, "weight_decay", c.weight_decay);
+        return c;
+    }
+
+    void cache() noexcept {
+        b1_ = static_cast<Scalar>(cfg_.beta1);
+        b2_ = static_cast<Scalar>(cfg_.beta2);
+        omb1_ = static_cast<Scalar>(1.0 - cfg_.beta1);
+        omb2_ = static_cast<Scalar>(1.0 - cfg_.beta2);
+        eps_ = static_cast<Scalar>(cfg_.eps);
+        wd_ = static_cast<Scalar>(cfg_.weight_decay);
+    }
+
+    void allocate_state(Eigen::Index rows, Eigen::Index cols) {
+        m_.setZero(rows, cols);
+        v_.setZero(rows, cols);
+    }
+    void clear_state() noexcept {
+        m_.setZero();
+        v_.setZero();
+    }
+    // The bias corrections of step t, in double, once per step rather than once per row.
+    void on_begin_step(std::uint64_t t) noexcept {
+        const double td = static_cast<double>(t);
+        const double bc1 = 1.0 - std::pow(cfg_.beta1, td);
+        const double bc2 = 1.0 - std::pow(cfg_.beta2, td);
+        step_size_ = static_cast<Scalar>(cfg_.lr / bc1);
+        inv_sqrt_bc2_ = static_cast<Scalar>(1.0 / std::sqrt(bc2));
+    }
+    void prefetch_state(Eigen::Index offset) const noexcept {
+        this->prefetch_span(m_.data() + offset);
+        this->prefetch_span(v_.data() + offset);
+    }
+
+    void apply(Scalar* wp, const Scalar* gp, Eigen::Index offset, Eigen::Index n) noexcept {
+        detail::span<Scalar> w(wp, n);
+        const detail::const_span<Scalar> g(gp, n);
+        detail::span<Scalar> m(m_.data() + offset, n);
+        detail::span<Scalar> v(v_.data() + offset, n);
+        if (wd_ != Scalar(0)) {
+            m = b1_ * m + omb1_ * (g + wd_ * w);
+            v = b2_ * v + omb2_ * (g + wd_ * w).square();
+        } else {
+            m = b1_ * m + omb1_ * g;
+            v = b2_ * v + omb2_ * g.square();
+        }
+        const auto root_v = v.unaryExpr(detail::exact_sqrt_op<Scalar>());
+        w -= step_size_ * (m / (root_v * inv_sqrt_bc2_ + eps_));
+    }
+
+    config cfg_;
+    Scalar b1_ = 0, b2_ = 0, omb1_ = 0, omb2_ = 0, eps_ = 0, wd_ = 0;
+    Scalar step_size_ = 0, inv_sqrt_bc2_ = 0;
+    matrix<Scalar> m_, v_;
+};
+
+}  // namespace optim
+}  // namespace bloom
