@@ -35,7 +35,7 @@ public:
     bool empty() const noexcept { return rows_.empty(); }
 
     // The gradient row of table row `row`, zeroed the first time the batch touches it.
-    Scalar* row(std::uint32_t r) {
+    BLOOM_ALWAYS_INLINE Scalar* row(std::uint32_t r) {
         BLOOM_ASSERT(r < slot_.size());
         std::int32_t s = slot_[r];
         if (s < 0) {

@@ -102,11 +102,25 @@ private:
         this->prefetch_span(v_.data() + offset);
     }
 
+    // Rows of the common embedding sizes take a fixed-size path (unrolled, no alignment peeling);
+    // the arithmetic, and so the result, is the same as the dynamic path's.
     void apply(Scalar* wp, const Scalar* gp, Eigen::Index offset, Eigen::Index n) noexcept {
-        detail::span<Scalar> w(wp, n);
-        const detail::const_span<Scalar> g(gp, n);
-        detail::span<Scalar> m(m_.data() + offset, n);
-        detail::span<Scalar> v(v_.data() + offset, n);
+        switch (n) {
+            case 1: apply_n<1>(wp, gp, offset, n); break;
+            case 16: apply_n<16>(wp, gp, offset, n); break;
+            case 32: apply_n<32>(wp, gp, offset, n); break;
+            case 64: apply_n<64>(wp, gp, offset, n); break;
+            default: apply_n<Eigen::Dynamic>(wp, gp, offset, n); break;
+        }
+    }
+
+    template <int N>
+    void apply_n(Scalar* wp, const Scalar* gp, Eigen::Index offset, Eigen::Index n) noexcept {
+        using arr = Eigen::Array<Scalar, N, 1>;
+        Eigen::Map<arr> w(wp, n);
+        const Eigen::Map<const arr> g(gp, n);
+        Eigen::Map<arr> m(m_.data() + offset, n);
+        Eigen::Map<arr> v(v_.data() + offset, n);
         if (wd_ != Scalar(0)) {
             m = b1_ * m + omb1_ * (g + wd_ * w);
             v = b2_ * v + omb2_ * (g + wd_ * w).square();
