@@ -433,7 +433,7 @@ int main(int argc, char** argv) {
                    "embedding kinds: full, bloom, hashing, hash-emb, qr, freq-bloom, small-dim")
         ->delimiter(',')
         ->capture_default_str();
-    app.add_option("--hashes", s.hashes, "hash policies for the hashed kinds (see --list-hashes)")
+    app.add_option("--hashes", s.hashes, "hash policies for the hashed kinds (see --list-hashes), or all")
         ->delimiter(',')
         ->capture_default_str();
     app.add_option("--ratios", s.ratios, "compression ratios: rows / ids")
@@ -481,6 +481,13 @@ int main(int argc, char** argv) {
             std::cout << bloom::hash_name<H>() << '\n';
         });
         return 0;
+    }
+
+    // "--hashes all": every policy this build has (the core ones and the optional packages found).
+    if (std::find(s.hashes.begin(), s.hashes.end(), "all") != s.hashes.end()) {
+        s.hashes.clear();
+        bloom::for_each_policy(
+            [&](auto policy) { s.hashes.emplace_back(bloom::hash_name<decltype(policy)>()); });
     }
 
     try {

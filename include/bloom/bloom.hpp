@@ -32,5 +32,19 @@
 #include <bloom/eval/rmse.hpp>
 #include <bloom/eval/user_items.hpp>
 
+#include <bloom/optim/adagrad.hpp>
+#include <bloom/optim/adam.hpp>
+#include <bloom/optim/sgd.hpp>
+
+#include <bloom/ad/gradient_check.hpp>
+#include <bloom/ad/losses.hpp>
+#include <bloom/ad/ops.hpp>
+#include <bloom/ad/sparse_ops.hpp>
+#include <bloom/ad/tape.hpp>
+#include <bloom/nn/embedding.hpp>
+#include <bloom/nn/init.hpp>
+#include <bloom/nn/linear.hpp>
+#include <bloom/nn/mlp.hpp>
+
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/factorization.hpp>
