@@ -218,7 +218,7 @@ struct side {
     std::uint64_t salt;
 };
 
-template <class Kind, class Build>
+template <class Build>
 row run_sides(const side& us, const side& is, Build&& build, const dataset& d, const settings& s,
               const row& r) {
     using full = bm::full_embedding<scalar, opt>;
@@ -251,7 +251,7 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
         return b;
     };
     if (method == "full") {
-        return run_sides<bm::full_embedding<scalar, opt>>(
+        return run_sides(
             us, is, [&](const side& x) { return bm::full_embedding<scalar, opt>(x.n, emb_options(s, x.salt), oc); },
             d, s, r);
     }
@@ -268,7 +268,7 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
         return run_model(so(us), so(is), d, s, r);
     }
     if (method == "qr") {
-        return run_sides<bm::qr_embedding<scalar, opt>>(
+        return run_sides(
             us, is,
             [&](const side& x) {
                 return bm::qr_embedding<scalar, opt>(x.n, rows_for(x.n, ratio, 2), emb_options(s, x.salt), oc);
@@ -280,14 +280,14 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
         using H = decltype(policy);
         if (method == "bloom" || method == "hashing") {
             const std::uint32_t kk = method == "hashing" ? 1 : k;
-            out = run_sides<bm::bloom_embedding<scalar, opt>>(
+            out = run_sides(
                 us, is,
                 [&](const side& x) {
                     return bm::bloom_embedding<scalar, opt>(x.n, bloom_opts(x, kk), emb_options(s, x.salt), oc, H{});
                 },
                 d, s, r);
         } else if (method == "hash-emb") {
-            out = run_sides<bm::hash_embedding<scalar, opt>>(
+            out = run_sides(
                 us, is,
                 [&](const side& x) {
                     return bm::hash_embedding<scalar, opt>(x.n, bloom_opts(x, k), emb_options(s, x.salt), oc, H{});
@@ -296,7 +296,7 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
         } else if (method == "freq-bloom") {
             bm::freq_options fo;
             fo.head_share = s.head_share;
-            out = run_sides<bm::freq_bloom_embedding<scalar, opt>>(
+            out = run_sides(
                 us, is,
                 [&](const side& x) {
                     return bm::freq_bloom_embedding<scalar, opt>(x.n, *x.counts, bloom_opts(x, k), fo,
