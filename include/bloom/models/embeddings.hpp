@@ -26,7 +26,8 @@
 //
 // The optimizer type `Opt` must offer `Opt(const typename Opt::config&)`, `begin_step()` and
 // `update_row(bloom::matrix<Scalar>& table, std::uint32_t row, const Scalar* grad)`: see
-// <bloom/optim/>.
+// <bloom/optim/>. Where it also offers `update_rows(table, rows, grads, n)` (bloom's optimizers
+// do), a table hands it the whole batch of touched rows in one call.
 #pragma once
 
 #include <algorithm>
@@ -35,6 +36,7 @@
 #include <cstdint>
 #include <numeric>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -94,6 +96,17 @@ void init_normal(matrix<Scalar>& w, double std_dev, engine& rng) {
 
 inline void check_options(const char* kind, std::uint32_t ids, const embedding_options& o);
 
+// Whether Opt offers the batched update_rows(table, rows, grads, n) of bloom::optim's optimizers
+// (else the tables call update_row once per row).
+template <class Opt, class Scalar, class = void>
+struct has_update_rows : std::false_type {};
+template <class Opt, class Scalar>
+struct has_update_rows<
+    Opt, Scalar,
+    std::void_t<decltype(std::declval<Opt&>().update_rows(
+        std::declval<matrix<Scalar>&>(), std::declval<const std::uint32_t*>(),
+        std::declval<const Scalar*>(), std::size_t{}))>> : std::true_type {};
+
 }  // namespace detail
 
 // How a hashed kind finds an id's rows: the spec these options describe (4-byte integer keys).
@@ -152,7 +165,10 @@ public:
     void step() {
         if (grads_.empty()) return;
         opt_.begin_step();
-        grads_.for_each([&](std::uint32_t r, const Scalar* g) { opt_.update_row(w_, r, g); });
+        if constexpr (detail::has_update_rows<Opt, Scalar>::value)
+            opt_.update_rows(w_, grads_.rows_data(), grads_.values_data(), grads_.touched());
+        else
+            grads_.for_each([&](std::uint32_t r, const Scalar* g) { opt_.update_row(w_, r, g); });
         grads_.clear();
     }
 
@@ -184,13 +200,13 @@ public:
     std::size_t parameters() const noexcept { return t_.parameters(); }
     std::string describe() const { return "full table, " + std::to_string(n_) + " rows"; }
 
-    void forward(std::uint32_t id, Scalar* out) const noexcept {
+    BLOOM_ALWAYS_INLINE void forward(std::uint32_t id, Scalar* out) const noexcept {
         BLOOM_ASSERT(id < n_);
         kernels::copy(out, t_.row(id), dim_);
     }
     // The embedding in place when it is a single stored row (no copy), else nullptr.
-    const Scalar* view(std::uint32_t id) const noexcept { return t_.row(id); }
-    void backward(std::uint32_t id, const Scalar* g) { t_.grads().add(id, Scalar(1), g); }
+    BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t id) const noexcept { return t_.row(id); }
+    BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g) { t_.grads().add(id, Scalar(1), g); }
     void step() { t_.step(); }
 
     trainable_table<Scalar, Opt>& table() noexcept { return t_; }
@@ -240,14 +256,14 @@ public:
                " rows, k=" + std::to_string(k_) + ", " + hash_name_ + ", " + to_string(comb_);
     }
 
-    const Scalar* view(std::uint32_t id) const noexcept {
+    BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t id) const noexcept {
         return k_ == 1 && comb_ == combine::sum ? t_.row(positions(id)[0]) : nullptr;
     }
-    void forward(std::uint32_t id, Scalar* out) const noexcept {
+    BLOOM_ALWAYS_INLINE void forward(std::uint32_t id, Scalar* out) const noexcept {
         BLOOM_ASSERT(id < n_);
         kernels::sum_rows(out, t_.weights().data(), positions(id), k_, scale_, dim_);
     }
-    void backward(std::uint32_t id, const Scalar* g) {
+    BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g) {
         const std::uint32_t* p = positions(id);
         for (std::uint32_t j = 0; j < k_; ++j) t_.grads().add(p[j], scale_, g);
     }

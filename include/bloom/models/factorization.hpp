@@ -194,15 +194,17 @@ private:
         o.init_std = -1.0;  // zeros
         return o;
     }
-    static Scalar bias(const full_embedding<Scalar, BiasOpt>& t, std::uint32_t id) noexcept {
+    BLOOM_ALWAYS_INLINE static Scalar bias(const full_embedding<Scalar, BiasOpt>& t,
+                                           std::uint32_t id) noexcept {
         return *t.view(id);
     }
-    static void bias_grad(full_embedding<Scalar, BiasOpt>& t, std::uint32_t id, Scalar g) {
-        t.table().grads().row(id)[0] += g;
+    BLOOM_ALWAYS_INLINE static void bias_grad(full_embedding<Scalar, BiasOpt>& t, std::uint32_t id,
+                                              Scalar g) {
+        t.table().grads().add_scalar(id, g);
     }
     // The embedding of id: the stored row itself when the kind has one, else computed into buf.
     template <class Kind>
-    static const Scalar* embed(const Kind& kind, std::uint32_t id, Scalar* buf) noexcept {
+    BLOOM_ALWAYS_INLINE static const Scalar* embed(const Kind& kind, std::uint32_t id, Scalar* buf) noexcept {
         const Scalar* v = kind.view(id);
         if (v != nullptr) return v;
         kind.forward(id, buf);
@@ -297,7 +299,22 @@ private:
             ex[t] = {users[t], items[t], ratings != nullptr ? ratings[t] : 0.0f};
         const std::uint32_t d = dim_;
         const std::uint32_t n_items = items_.ids();
-        std::vector<Scalar> eu(d), ep(d), en(d), best(d), gu(d), gp(d), gn(d);
+        const bool implicit = opt.objective != loss::regression;
+        // A minibatch is two passes. The forward pass computes every example's embeddings and
+        // scores (the weights do not change within a batch), so the examples' gathers, dot
+        // products and exponentials are independent and overlap in the CPU; the backward pass
+        // then accumulates the gradients in the same order as one pass would. Embeddings that
+        // are not a stored row (Bloom sums...) are kept in per-batch buffers for the backward.
+        const std::size_t bmax = std::min<std::size_t>(opt.batch, n);
+        std::vector<Scalar> ebuf(3 * bmax * d), best(d), gu(d), gp(d), gn(d);
+        struct slot {
+            const Scalar* eu;
+            const Scalar* ep;
+            const Scalar* en;
+            std::uint32_t neg;
+            Scalar pos_score, neg_score;
+        };
+        std::vector<slot> sl(bmax);
 
         fit_report rep;
         for (std::uint32_t epoch = 0; epoch < opt.epochs; ++epoch) {
@@ -306,53 +323,67 @@ private:
             double loss_sum = 0;
             for (std::size_t b0 = 0; b0 < n; b0 += opt.batch) {
                 const std::size_t b1 = std::min(n, b0 + opt.batch);
-                const Scalar inv_b = Scalar(1) / static_cast<Scalar>(b1 - b0);
-                for (std::size_t t = b0; t < b1; ++t) {
-                    const std::uint32_t u = ex[t].user;
-                    const std::uint32_t i = ex[t].item;
-                    const Scalar* pu = embed(users_, u, eu.data());
-                    const Scalar* pp = embed(items_, i, ep.data());
-                    const Scalar bu = bias(ub_, u);
-                    const Scalar pos = dot(pu, pp) + bu + bias(ib_, i);
-                    if (opt.objective == loss::regression) {
-                        const Scalar err = pos - static_cast<Scalar>(ex[t].rating);
+                const std::size_t nb = b1 - b0;
+                const Scalar inv_b = Scalar(1) / static_cast<Scalar>(nb);
+                // Forward: embeddings, negatives (drawn in example order) and scores.
+                for (std::size_t t = 0; t < nb; ++t) {
+                    const example& e = ex[b0 + t];
+                    Scalar* buf = ebuf.data() + 3 * t * d;
+                    slot& x = sl[t];
+                    x.eu = embed(users_, e.user, buf);
+                    x.ep = embed(items_, e.item, buf + d);
+                    const Scalar bu = bias(ub_, e.user);
+                    x.pos_score = dot(x.eu, x.ep) + bu + bias(ib_, e.item);
+                    if (!implicit) continue;
+                    std::uint32_t j = uniform_below(rng, n_items);
+                    x.en = embed(items_, j, buf + 2 * d);
+                    Scalar neg = dot(x.eu, x.en) + bu + bias(ib_, j);
+                    if (opt.objective == loss::adaptive_hinge) {
+                        for (std::uint32_t s = 1; s < opt.n_negatives; ++s) {
+                            const std::uint32_t j2 = uniform_below(rng, n_items);
+                            const Scalar* p2 = embed(items_, j2, best.data());
+                            const Scalar neg2 = dot(x.eu, p2) + bu + bias(ib_, j2);
+                            if (neg2 > neg) {
+                                neg = neg2;
+                                j = j2;
+                                if (p2 == best.data()) {
+                                    kernels::copy(buf + 2 * d, p2, d);
+                                    x.en = buf + 2 * d;
+                                } else {
+                                    x.en = p2;
+                                }
+                            }
+                        }
+                    }
+                    x.neg = j;
+                    x.neg_score = neg;
+                }
+                // Backward: loss, gradients, accumulation into the touched rows.
+                for (std::size_t t = 0; t < nb; ++t) {
+                    const example& e = ex[b0 + t];
+                    const slot& x = sl[t];
+                    const std::uint32_t u = e.user;
+                    const std::uint32_t i = e.item;
+                    if (!implicit) {
+                        const Scalar err = x.pos_score - static_cast<Scalar>(e.rating);
                         loss_sum += static_cast<double>(err * err);
                         const Scalar g = Scalar(2) * err * inv_b;
-                        kernels::scaled_copy(gu.data(), g, pp, d);
-                        kernels::scaled_copy(gp.data(), g, pu, d);
+                        kernels::scaled_copy(gu.data(), g, x.ep, d);
+                        kernels::scaled_copy(gp.data(), g, x.eu, d);
                         users_.backward(u, gu.data());
                         items_.backward(i, gp.data());
                         bias_grad(ub_, u, g);
                         bias_grad(ib_, i, g);
                         continue;
                     }
-                    std::uint32_t j = uniform_below(rng, n_items);
-                    const Scalar* pn = embed(items_, j, en.data());
-                    Scalar neg = dot(pu, pn) + bu + bias(ib_, j);
-                    if (opt.objective == loss::adaptive_hinge) {
-                        for (std::uint32_t s = 1; s < opt.n_negatives; ++s) {
-                            const std::uint32_t j2 = uniform_below(rng, n_items);
-                            const Scalar* p2 = embed(items_, j2, best.data());
-                            const Scalar neg2 = dot(pu, p2) + bu + bias(ib_, j2);
-                            if (neg2 > neg) {
-                                neg = neg2;
-                                j = j2;
-                                if (p2 == best.data()) {
-                                    std::swap(en, best);
-                                    pn = en.data();
-                                } else {
-                                    pn = p2;
-                                }
-                            }
-                        }
-                    }
-                    const loss_grad lg = pair_loss(opt.objective, pos, neg);
+                    const std::uint32_t j = x.neg;
+                    const loss_grad lg = pair_loss(opt.objective, x.pos_score, x.neg_score);
                     loss_sum += static_cast<double>(lg.value);
                     const Scalar dp = lg.dpos * inv_b, dn = lg.dneg * inv_b;
                     if (dp == Scalar(0) && dn == Scalar(0)) continue;
-                    kernels::lincomb(gu.data(), dp, pp, dn, pn, d);
-                    kernels::scaled_copy(gp.data(), dp, pu, d);
-                    kernels::scaled_copy(gn.data(), dn, pu, d);
+                    kernels::lincomb(gu.data(), dp, x.ep, dn, x.en, d);
+                    kernels::scaled_copy(gp.data(), dp, x.eu, d);
+                    kernels::scaled_copy(gn.data(), dn, x.eu, d);
                     users_.backward(u, gu.data());
                     items_.backward(i, gp.data());
                     items_.backward(j, gn.data());

@@ -8,6 +8,8 @@
 
 #include <Eigen/Core>
 
+#include <bloom/config.hpp>
+
 namespace bloom {
 namespace models {
 namespace kernels {
@@ -29,52 +31,52 @@ using mvec = Eigen::Map<Eigen::Matrix<S, N, 1>>;
     }
 
 template <class S>
-inline void copy(S* out, const S* a, std::uint32_t n) noexcept {
+BLOOM_ALWAYS_INLINE void copy(S* out, const S* a, std::uint32_t n) noexcept {
     BLOOM_KERNEL_DISPATCH(n, (mvec<S, N>(out, n) = cvec<S, N>(a, n)))
 }
 template <class S>
-inline void add(S* out, const S* a, std::uint32_t n) noexcept {  // out += a
+BLOOM_ALWAYS_INLINE void add(S* out, const S* a, std::uint32_t n) noexcept {  // out += a
     BLOOM_KERNEL_DISPATCH(n, (mvec<S, N>(out, n) += cvec<S, N>(a, n)))
 }
 template <class S>
-inline void axpy(S* out, S alpha, const S* a, std::uint32_t n) noexcept {  // out += alpha a
+BLOOM_ALWAYS_INLINE void axpy(S* out, S alpha, const S* a, std::uint32_t n) noexcept {  // out += alpha a
     BLOOM_KERNEL_DISPATCH(n, (mvec<S, N>(out, n) += alpha * cvec<S, N>(a, n)))
 }
 template <class S>
-inline void scale(S* out, S alpha, std::uint32_t n) noexcept {
+BLOOM_ALWAYS_INLINE void scale(S* out, S alpha, std::uint32_t n) noexcept {
     BLOOM_KERNEL_DISPATCH(n, (mvec<S, N>(out, n) *= alpha))
 }
 template <class S>
-inline void set_zero(S* out, std::uint32_t n) noexcept {
+BLOOM_ALWAYS_INLINE void set_zero(S* out, std::uint32_t n) noexcept {
     BLOOM_KERNEL_DISPATCH(n, (mvec<S, N>(out, n).setZero()))
 }
 template <class S>
-inline S dot(const S* a, const S* b, std::uint32_t n) noexcept {
+BLOOM_ALWAYS_INLINE S dot(const S* a, const S* b, std::uint32_t n) noexcept {
     S r = S(0);
     BLOOM_KERNEL_DISPATCH(n, (r = cvec<S, N>(a, n).dot(cvec<S, N>(b, n))))
     return r;
 }
 template <class S>
-inline void mul(S* out, const S* a, const S* b, std::uint32_t n) noexcept {  // out = a * b
+BLOOM_ALWAYS_INLINE void mul(S* out, const S* a, const S* b, std::uint32_t n) noexcept {  // out = a * b
     BLOOM_KERNEL_DISPATCH(n, (mvec<S, N>(out, n) = cvec<S, N>(a, n).cwiseProduct(cvec<S, N>(b, n))))
 }
 template <class S>
-inline void mul_add(S* out, const S* a, const S* b, std::uint32_t n) noexcept {  // out += a * b
+BLOOM_ALWAYS_INLINE void mul_add(S* out, const S* a, const S* b, std::uint32_t n) noexcept {  // out += a * b
     BLOOM_KERNEL_DISPATCH(n, (mvec<S, N>(out, n) += cvec<S, N>(a, n).cwiseProduct(cvec<S, N>(b, n))))
 }
 // out = alpha a + beta b
 template <class S>
-inline void lincomb(S* out, S alpha, const S* a, S beta, const S* b, std::uint32_t n) noexcept {
+BLOOM_ALWAYS_INLINE void lincomb(S* out, S alpha, const S* a, S beta, const S* b, std::uint32_t n) noexcept {
     BLOOM_KERNEL_DISPATCH(n, (mvec<S, N>(out, n) = alpha * cvec<S, N>(a, n) + beta * cvec<S, N>(b, n)))
 }
 // out = alpha a
 template <class S>
-inline void scaled_copy(S* out, S alpha, const S* a, std::uint32_t n) noexcept {
+BLOOM_ALWAYS_INLINE void scaled_copy(S* out, S alpha, const S* a, std::uint32_t n) noexcept {
     BLOOM_KERNEL_DISPATCH(n, (mvec<S, N>(out, n) = alpha * cvec<S, N>(a, n)))
 }
 
 template <class S, int N>
-inline void sum_rows_n(S* out, const S* base, const std::uint32_t* pos, std::uint32_t k, S alpha,
+BLOOM_ALWAYS_INLINE void sum_rows_n(S* out, const S* base, const std::uint32_t* pos, std::uint32_t k, S alpha,
                        std::uint32_t n) noexcept {
     Eigen::Matrix<S, N, 1> acc = cvec<S, N>(base + std::size_t(pos[0]) * n, n);
     for (std::uint32_t j = 1; j < k; ++j) acc += cvec<S, N>(base + std::size_t(pos[j]) * n, n);
@@ -85,7 +87,7 @@ inline void sum_rows_n(S* out, const S* base, const std::uint32_t* pos, std::uin
 // out = alpha * sum_j rows[pos[j]] for j < k, where row r starts at base + r * n. The sum stays in
 // registers for the fixed sizes.
 template <class S>
-inline void sum_rows(S* out, const S* base, const std::uint32_t* pos, std::uint32_t k, S alpha,
+BLOOM_ALWAYS_INLINE void sum_rows(S* out, const S* base, const std::uint32_t* pos, std::uint32_t k, S alpha,
                      std::uint32_t n) noexcept {
     BLOOM_KERNEL_DISPATCH(n, (sum_rows_n<S, N>(out, base, pos, k, alpha, n)))
 }

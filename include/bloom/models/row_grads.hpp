@@ -36,25 +36,33 @@ public:
 
     // The gradient row of table row `row`, zeroed the first time the batch touches it.
     BLOOM_ALWAYS_INLINE Scalar* row(std::uint32_t r) {
-        BLOOM_ASSERT(r < slot_.size());
-        std::int32_t s = slot_[r];
-        if (s < 0) {
-            s = static_cast<std::int32_t>(rows_.size());
-            slot_[r] = s;
-            rows_.push_back(r);
-            const std::size_t need = rows_.size() * dim_;
-            if (values_.size() < need) values_.resize(std::max(need, 2 * values_.size()));
-            Scalar* fresh = values_.data() + static_cast<std::size_t>(s) * dim_;
-            std::fill(fresh, fresh + dim_, Scalar(0));
-            return fresh;
-        }
-        return values_.data() + static_cast<std::size_t>(s) * dim_;
+        bool fresh = false;
+        Scalar* p = slot_row(r, fresh);
+        if (fresh) kernels::set_zero(p, static_cast<std::uint32_t>(dim_));
+        return p;
     }
 
-    // g_row += a * g
-    void add(std::uint32_t r, Scalar a, const Scalar* g) {
-        kernels::axpy(row(r), a, g, static_cast<std::uint32_t>(dim_));
+    // g_row += a * g. A row the batch has not touched yet is written, not zeroed then added to.
+    BLOOM_ALWAYS_INLINE void add(std::uint32_t r, Scalar a, const Scalar* g) {
+        bool fresh = false;
+        Scalar* p = slot_row(r, fresh);
+        if (fresh)
+            kernels::scaled_copy(p, a, g, static_cast<std::uint32_t>(dim_));
+        else
+            kernels::axpy(p, a, g, static_cast<std::uint32_t>(dim_));
     }
+
+    // g_row[0] += a, for one-column tables (biases).
+    BLOOM_ALWAYS_INLINE void add_scalar(std::uint32_t r, Scalar a) {
+        BLOOM_ASSERT(dim_ == 1);
+        bool fresh = false;
+        Scalar* p = slot_row(r, fresh);
+        *p = fresh ? a : *p + a;
+    }
+
+    // The touched rows in first-touch order, and their gradients (touched() x dim, same order).
+    const std::uint32_t* rows_data() const noexcept { return rows_.data(); }
+    const Scalar* values_data() const noexcept { return values_.data(); }
 
     // Calls f(row, const Scalar* grad) for every touched row, in first-touch order.
     template <class F>
@@ -87,6 +95,21 @@ public:
     }
 
 private:
+    // The storage of row r's gradient; `fresh` says it was just assigned (contents undefined).
+    BLOOM_ALWAYS_INLINE Scalar* slot_row(std::uint32_t r, bool& fresh) {
+        BLOOM_ASSERT(r < slot_.size());
+        std::int32_t s = slot_[r];
+        if (s < 0) {
+            s = static_cast<std::int32_t>(rows_.size());
+            slot_[r] = s;
+            rows_.push_back(r);
+            const std::size_t need = rows_.size() * dim_;
+            if (values_.size() < need) values_.resize(std::max(need, 2 * values_.size()));
+            fresh = true;
+        }
+        return values_.data() + static_cast<std::size_t>(s) * dim_;
+    }
+
     std::vector<std::int32_t> slot_;
     std::vector<std::uint32_t> rows_;
     std::vector<Scalar> values_;

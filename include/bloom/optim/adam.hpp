@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include <bloom/optim/common.hpp>
@@ -116,11 +117,18 @@ private:
 
     template <int N>
     void apply_n(Scalar* wp, const Scalar* gp, Eigen::Index offset, Eigen::Index n) noexcept {
+        kernel<N>(wp, gp, m_.data() + offset, v_.data() + offset, n);
+    }
+
+    // The update of n scalars w[i] with gradient g[i] and moments m[i], v[i].
+    template <int N>
+    BLOOM_ALWAYS_INLINE void kernel(Scalar* wp, const Scalar* gp, Scalar* mp, Scalar* vp,
+                                    Eigen::Index n) const noexcept {
         using arr = Eigen::Array<Scalar, N, 1>;
         Eigen::Map<arr> w(wp, n);
         const Eigen::Map<const arr> g(gp, n);
-        Eigen::Map<arr> m(m_.data() + offset, n);
-        Eigen::Map<arr> v(v_.data() + offset, n);
+        Eigen::Map<arr> m(mp, n);
+        Eigen::Map<arr> v(vp, n);
         if (wd_ != Scalar(0)) {
             m = b1_ * m + omb1_ * (g + wd_ * w);
             v = b2_ * v + omb2_ * (g + wd_ * w).square();
@@ -130,6 +138,38 @@ private:
         }
         const auto root_v = v.unaryExpr(detail::exact_sqrt_op<Scalar>());
         w -= step_size_ * (m / (root_v * inv_sqrt_bc2_ + eps_));
+    }
+
+    // Many rows at once. A one-column table (a bias) is updated 64 rows at a time: the rows'
+    // values and moments are gathered into SIMD-friendly buffers, updated by the same elementwise
+    // kernel, and scattered back, instead of one scalar update per call.
+    void apply_rows(Scalar* w, const std::uint32_t* rows, const Scalar* g, std::size_t n) noexcept {
+        if (this->cols() != 1) {
+            base::apply_rows(w, rows, g, n);
+            return;
+        }
+        constexpr std::size_t chunk = 64;
+        alignas(64) Scalar wb[chunk], mb[chunk], vb[chunk];
+        Scalar* m = m_.data();
+        Scalar* v = v_.data();
+        for (std::size_t b = 0; b < n; b += chunk) {
+            const std::size_t len = n - b < chunk ? n - b : chunk;
+            const std::uint32_t* r = rows + b;
+            for (std::size_t i = 0; i < len; ++i) {
+                wb[i] = w[r[i]];
+                mb[i] = m[r[i]];
+                vb[i] = v[r[i]];
+            }
+            if (len == chunk)
+                kernel<static_cast<int>(chunk)>(wb, g + b, mb, vb, static_cast<Eigen::Index>(len));
+            else
+                kernel<Eigen::Dynamic>(wb, g + b, mb, vb, static_cast<Eigen::Index>(len));
+            for (std::size_t i = 0; i < len; ++i) {
+                w[r[i]] = wb[i];
+                m[r[i]] = mb[i];
+                v[r[i]] = vb[i];
+            }
+        }
     }
 
     config cfg_;

@@ -230,6 +230,19 @@ public:
         self().apply(table.data() + off, grad, off, cols_);
     }
 
+    // update_row() for n distinct rows at once: rows[i] takes gradient grads[i * cols ..). The
+    // result is the same as n update_row() calls, bit for bit; this form prefetches rows ahead
+    // and lets an optimizer vectorise across rows where a row is short (a bias column). The rows
+    // must be distinct (a row_grads batch is).
+    void update_rows(matrix<Scalar>& table, const std::uint32_t* rows, const Scalar* grads,
+                     std::size_t n) {
+        if (n == 0) return;
+        if (BLOOM_UNLIKELY(!allocated())) allocate(table.rows(), table.cols());
+        BLOOM_ASSERT(t_ > 0 && "begin_step() must come before update_rows()");
+        BLOOM_ASSERT(table.rows() == rows_ && table.cols() == cols_);
+        self().apply_rows(table.data(), rows, grads, n);
+    }
+
     // --- dense form: every scalar of the parameter takes one update ----------------------------
     void step(matrix<Scalar>& param, const matrix<Scalar>& grad) {
         check_dense(Derived::name, param, grad);
@@ -253,10 +266,16 @@ public:
         begin_step();
         const std::size_t n = grad.rows.size();
         if (n == 0) return;
+        self().apply_rows(table.data(), grad.rows.data(), grad.values.data(), n);
+    }
+
+protected:
+    optimizer_base() = default;
+
+    // Distinct rows[0..n) of the table at w take gradients g[i * cols ..). Derived may hide this
+    // with a faster form of the same arithmetic (adam gathers bias columns into SIMD lanes).
+    void apply_rows(Scalar* w, const std::uint32_t* rows, const Scalar* g, std::size_t n) noexcept {
         const Eigen::Index c = cols_;
-        Scalar* w = table.data();
-        const Scalar* g = grad.values.data();
-        const std::uint32_t* rows = grad.rows.data();
         // Rows are random in a large table: ask for the lines of the row `ahead` updates from now
         // while this one is computed, so the memory latencies overlap.
         constexpr std::size_t ahead = 8;
@@ -270,9 +289,6 @@ public:
             self().apply(w + off, g + static_cast<Eigen::Index>(i) * c, off, c);
         }
     }
-
-protected:
-    optimizer_base() = default;
 
     // Prefetches the cache lines of one row, s[0 .. cols) (also for Derived::prefetch_state). The
     // last scalar is asked for separately: a row need not start on a 64-byte line.
