@@ -5,6 +5,7 @@
 #include <bloom/hash/murmur3.hpp>
 #include <bloom/hash/xxhash.hpp>
 #include <bloom/models/embeddings.hpp>
+#include <bloom/optim/adam.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -188,4 +189,30 @@ TEST_CASE("embedding kinds reject bad configuration", "[models][embeddings][erro
     std::vector<std::uint64_t> counts(5, 1);
     CHECK_THROWS_WITH((freq_bloom_embedding<double, opt>(10, counts, b, freq_options{}, o, oc)),
                       Catch::Contains("counts has 5 entries for 10 ids"));
+}
+
+TEST_CASE("a table allocates its optimizer state with its values, before any step",
+          "[models][embeddings]") {
+    using namespace bloom::models;
+    embedding_options o;
+    o.dim = 4;
+    full_embedding<float, bloom::optim::adam<float>> full(9, o, bloom::optim::adam_config{});
+    const auto& opt = full.table().optimizer();
+    REQUIRE(opt.allocated());
+    CHECK(opt.rows() == 9);
+    CHECK(opt.cols() == 4);
+    CHECK(opt.first_moment().isZero());
+    CHECK(opt.second_moment().isZero());
+    CHECK(opt.steps() == 0);
+}
+
+TEST_CASE("assign_large gives the shape and value asked for, small or huge-page sized",
+          "[models][tensor]") {
+    for (const Eigen::Index rows : {Eigen::Index{3}, Eigen::Index{70000}}) {
+        bloom::matrix<float> m;
+        bloom::detail::assign_large(m, rows, Eigen::Index{64}, 0.5f);
+        REQUIRE(m.rows() == rows);
+        REQUIRE(m.cols() == 64);
+        CHECK((m.array() == 0.5f).all());
+    }
 }

@@ -96,6 +96,14 @@ void init_normal(matrix<Scalar>& w, double std_dev, engine& rng) {
 
 inline void check_options(const char* kind, std::uint32_t ids, const embedding_options& o);
 
+// Whether Opt can allocate its state up front, allocate(rows, cols), as bloom::optim's can.
+template <class Opt, class = void>
+struct has_allocate : std::false_type {};
+template <class Opt>
+struct has_allocate<Opt, std::void_t<decltype(std::declval<Opt&>().allocate(Eigen::Index{},
+                                                                           Eigen::Index{}))>>
+    : std::true_type {};
+
 // Whether Opt offers the batched update_rows(table, rows, grads, n) of bloom::optim's optimizers
 // (else the tables call update_row once per row).
 template <class Opt, class Scalar, class = void>
@@ -151,16 +159,25 @@ class trainable_table {
 public:
     using opt_config = typename Opt::config;
 
+    // The optimizer's state is allocated here, with the table, so that training time does not
+    // include zeroing (and faulting in) moments of the table's size at the first step.
     trainable_table(std::size_t rows, std::size_t dim, const opt_config& oc)
         : w_(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(dim)),
           opt_(oc),
-          grads_(rows, dim) {}
+          grads_(rows, dim) {
+        // The values are written by the kind's initialisation, after this advice.
+        ::bloom::detail::advise_huge_pages(w_.data(), static_cast<std::size_t>(w_.size()) *
+                                                          sizeof(Scalar));
+        if constexpr (detail::has_allocate<Opt>::value)
+            opt_.allocate(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(dim));
+    }
 
     matrix<Scalar>& weights() noexcept { return w_; }
     const matrix<Scalar>& weights() const noexcept { return w_; }
     const Scalar* row(std::uint32_t r) const noexcept { return w_.data() + r * w_.cols(); }
     row_grads<Scalar>& grads() noexcept { return grads_; }
     Opt& optimizer() noexcept { return opt_; }
+    const Opt& optimizer() const noexcept { return opt_; }
 
     void step() {
         if (grads_.empty()) return;

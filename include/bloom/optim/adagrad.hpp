@@ -75,7 +75,8 @@ private:
     }
 
     void allocate_state(Eigen::Index rows, Eigen::Index cols) {
-        acc_.setConstant(rows, cols, static_cast<Scalar>(cfg_.initial_accumulator));
+        ::bloom::detail::assign_large(acc_, rows, cols,
+                                      static_cast<Scalar>(cfg_.initial_accumulator));
     }
     void clear_state() noexcept { acc_.setConstant(static_cast<Scalar>(cfg_.initial_accumulator)); }
     void on_begin_step(std::uint64_t) noexcept {}

@@ -83,8 +83,8 @@ private:
     }
 
     void allocate_state(Eigen::Index rows, Eigen::Index cols) {
-        m_.setZero(rows, cols);
-        v_.setZero(rows, cols);
+        ::bloom::detail::assign_large(m_, rows, cols, Scalar(0));
+        ::bloom::detail::assign_large(v_, rows, cols, Scalar(0));
     }
     void clear_state() noexcept {
         m_.setZero();

@@ -74,7 +74,7 @@ private:
     }
 
     void allocate_state(Eigen::Index rows, Eigen::Index cols) {
-        if (has_momentum_) vel_.setZero(rows, cols);
+        if (has_momentum_) ::bloom::detail::assign_large(vel_, rows, cols, Scalar(0));
     }
     void clear_state() noexcept { vel_.setZero(); }
     void on_begin_step(std::uint64_t) noexcept {}
