@@ -78,12 +78,13 @@ TEMPLATE_TEST_CASE("adagrad: untouched rows are bit-for-bit unchanged", "[optim]
     check_untouched_rows_not_read<adagrad<S>>(decayed());
 }
 
-TEMPLATE_TEST_CASE("adagrad: full sparse steps equal dense steps and update_row equals step",
+TEMPLATE_TEST_CASE("adagrad: full sparse steps equal dense steps, update_row equals step, update_rows equals update_row",
                    "[optim][adagrad]", float, double) {
     using S = TestType;
     for (const auto& c : {base(), decayed()}) {
         check_full_sparse_equals_dense<adagrad<S>>(c);
         check_update_row_equals_sparse_step<adagrad<S>>(c);
+        check_update_rows_equals_update_row<adagrad<S>>(c);
     }
 }
 

@@ -139,12 +139,13 @@ TEMPLATE_TEST_CASE("adam: untouched rows are bit-for-bit unchanged", "[optim][ad
     check_untouched_rows_not_read<adam<S>>(decayed());
 }
 
-TEMPLATE_TEST_CASE("adam: full sparse steps equal dense steps and update_row equals step",
+TEMPLATE_TEST_CASE("adam: full sparse steps equal dense steps, update_row equals step, update_rows equals update_row",
                    "[optim][adam]", float, double) {
     using S = TestType;
     for (const auto& c : {base(), decayed()}) {
         check_full_sparse_equals_dense<adam<S>>(c);
         check_update_row_equals_sparse_step<adam<S>>(c);
+        check_update_rows_equals_update_row<adam<S>>(c);
     }
 }
 

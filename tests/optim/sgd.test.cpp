@@ -135,7 +135,7 @@ TEMPLATE_TEST_CASE("sgd: untouched rows are bit-for-bit unchanged", "[optim][sgd
     check_untouched_rows_not_read<sgd<S>>(heavy_ball());
 }
 
-TEMPLATE_TEST_CASE("sgd: full sparse steps equal dense steps and update_row equals step",
+TEMPLATE_TEST_CASE("sgd: full sparse steps equal dense steps, update_row equals step, update_rows equals update_row",
                    "[optim][sgd]", float, double) {
     using S = TestType;
     sgd_config wd = nesterov();
@@ -143,6 +143,7 @@ TEMPLATE_TEST_CASE("sgd: full sparse steps equal dense steps and update_row equa
     for (const auto& c : {plain(), heavy_ball(), nesterov(), wd}) {
         check_full_sparse_equals_dense<sgd<S>>(c);
         check_update_row_equals_sparse_step<sgd<S>>(c);
+        check_update_rows_equals_update_row<sgd<S>>(c);
     }
 }
 
