@@ -44,9 +44,10 @@ struct settings {
     double syn_popularity = 1.0;
     std::uint32_t dim = 32, epochs = 10, batch = 256, k_eval = 10, threads = 0;
     double lr = 1e-2, l2 = 1e-6, test_share = 0.2, head_share = 0.5;
+    std::uint32_t history_k = 1;
     std::string loss = "bpr";
-    std::vector<std::string> methods = {"full", "bloom", "hashing", "hash-emb", "qr",
-                                        "freq-bloom", "small-dim"};
+    std::vector<std::string> methods = {"full",       "bloom",     "hashing",      "hash-emb", "qr",
+                                        "freq-bloom", "small-dim", "bloom-history"};
     std::vector<std::string> hashes = {"murmur3_32"};
     std::vector<double> ratios = {0.2};
     std::vector<std::uint32_t> ks = {4};
@@ -69,6 +70,7 @@ struct row {
     std::string method, hash, combine;
     double ratio = 1.0;
     std::uint32_t k = 1, dim = 0;
+    std::uint32_t history_k = 0;  // bloom-history: hash functions of the users' filters (else 0)
     std::size_t params = 0;
     double mb = 0, sec_per_epoch = 0, fit_seconds = 0;
     bloom::eval::ranking_result m;
@@ -198,10 +200,11 @@ void with_hash(const std::string& hash, F&& f) {
 
 bool uses_hash(const std::string& method) {
     return method == "bloom" || method == "hashing" || method == "hash-emb" ||
-           method == "freq-bloom";
+           method == "freq-bloom" || method == "bloom-history";
 }
 bool uses_k(const std::string& method) {
-    return method == "bloom" || method == "hash-emb" || method == "freq-bloom";
+    return method == "bloom" || method == "hash-emb" || method == "freq-bloom" ||
+           method == "bloom-history";
 }
 
 std::uint32_t small_dim(const settings& s, double ratio) {
@@ -238,6 +241,11 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
     r.ratio = method == "full" ? 1.0 : ratio;
     r.k = uses_k(method) ? k : 1;
     r.combine = uses_k(method) && method != "hash-emb" ? s.combine : "-";
+    // bloom-history: a user is the mean of its filter's rows; --combine is the items' side
+    if (method == "bloom-history") {
+        r.combine = "mean|" + s.combine;
+        r.history_k = s.history_k;
+    }
     r.dim = method == "small-dim" ? small_dim(s, ratio) : s.dim;
     const side us{d.n_users, compress_users(s) && method != "full", &user_counts, 1};
     const side is{d.n_items, compress_items(s) && method != "full", &item_counts, 2};
@@ -303,10 +311,32 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
                                                                  emb_options(s, x.salt), oc, H{});
                 },
                 d, s, r);
+        } else if (method == "bloom-history") {
+            // The paper's input side: a user is the Bloom filter of its training items, hashed by
+            // --history-k functions into the user side's row budget. Items: frequency-aware
+            // Bloom (k = --k), so that popular items do not share rows.
+            if (!us.compressed)
+                throw bloom::invalid_argument("bloom-compare: bloom-history encodes users by their "
+                                              "training items; it needs --compress users or "
+                                              "users,items");
+            bm::bloom_options ub = bloom_opts(us, s.history_k);
+            ub.comb = bm::combine::mean;
+            bm::history_bloom_embedding<scalar, opt> users(us.n, d.train_lists.offsets, d.train_lists.items,
+                                                           d.n_items, ub, emb_options(s, us.salt), oc, H{});
+            bm::freq_options fo;
+            fo.head_share = s.head_share;
+            if (is.compressed)
+                out = run_model(std::move(users),
+                                bm::freq_bloom_embedding<scalar, opt>(is.n, *is.counts, bloom_opts(is, k), fo,
+                                                                      emb_options(s, is.salt), oc, H{}),
+                                d, s, r);
+            else
+                out = run_model(std::move(users),
+                                bm::full_embedding<scalar, opt>(is.n, emb_options(s, is.salt), oc), d, s, r);
         } else {
             throw bloom::invalid_argument("bloom-compare: unknown method '" + method +
                                           "' (full, bloom, hashing, hash-emb, qr, freq-bloom, "
-                                          "small-dim)");
+                                          "bloom-history, small-dim)");
         }
     });
     return out;
@@ -329,7 +359,9 @@ void print_table(const std::vector<row>& rows, const row* full, std::ostream& os
                                            "NDCG%"};
     std::vector<std::vector<std::string>> cells;
     for (const row& r : rows) {
-        cells.push_back({r.method, r.hash, fmt(r.ratio, 2), std::to_string(r.k),
+        const std::string kcell = r.history_k ? std::to_string(r.history_k) + "|" + std::to_string(r.k)
+                                              : std::to_string(r.k);
+        cells.push_back({r.method, r.hash, fmt(r.ratio, 2), kcell,
                          std::to_string(r.dim), std::to_string(r.params), fmt(r.mb, 2),
                          fmt(r.sec_per_epoch, 4), fmt(r.m.mrr, 4), fmt(r.m.precision, 4),
                          fmt(r.m.recall, 4), fmt(r.m.ndcg, 4),
@@ -362,7 +394,7 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
     std::ofstream csv(prefix + ".csv");
     if (!csv) throw bloom::error("bloom: cannot write " + prefix + ".csv");
     csv << "method,hash,ratio,k,dim,combine,params,mb,sec_per_epoch,mrr,p10,r10,ndcg10,map,"
-           "hit10,mrr_share,p10_share,r10_share,ndcg10_share\n";
+           "hit10,mrr_share,p10_share,r10_share,ndcg10_share,history_k\n";
     auto share = [&](double v, double ref) { return full && ref > 0 ? v / ref : 0.0; };
     nlohmann::json j;
     j["data"] = d.name;
@@ -383,11 +415,12 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
             << r.combine << ',' << r.params << ',' << r.mb << ',' << r.sec_per_epoch << ','
             << r.m.mrr << ',' << r.m.precision << ',' << r.m.recall << ',' << r.m.ndcg << ','
             << r.m.map << ',' << r.m.hit_rate << ',' << ms << ',' << ps << ',' << rs << ','
-            << ns << '\n';
+            << ns << ',' << r.history_k << '\n';
         j["results"].push_back({{"method", r.method},
                                 {"hash", r.hash},
                                 {"ratio", r.ratio},
                                 {"k", r.k},
+                                {"history_k", r.history_k},
                                 {"dim", r.dim},
                                 {"combine", r.combine},
                                 {"params", r.params},
@@ -430,7 +463,9 @@ int main(int argc, char** argv) {
                    "synthetic data: Zipf exponent of item popularity")
         ->capture_default_str();
     app.add_option("--methods", s.methods,
-                   "embedding kinds: full, bloom, hashing, hash-emb, qr, freq-bloom, small-dim")
+                   "embedding kinds: full, bloom, hashing, hash-emb, qr, freq-bloom, small-dim, "
+                   "bloom-history (users as the Bloom filter of their training items, the "
+                   "paper's input side, items frequency-aware Bloom)")
         ->delimiter(',')
         ->capture_default_str();
     app.add_option("--hashes", s.hashes, "hash policies for the hashed kinds (see --list-hashes), or all")
@@ -441,6 +476,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--k", s.ks, "hash functions per id (Bloom kinds)")
         ->delimiter(',')
+        ->capture_default_str();
+    app.add_option("--history-k", s.history_k,
+                   "bloom-history: hash functions per item in a user's filter (a filter of m bits "
+                   "holding n items has the fewest false positives at k = (m/n) ln 2)")
+        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--compress", s.compress, "which tables to compress: users,items | users | items")
         ->capture_default_str();

@@ -7,8 +7,10 @@
 #include <bloom/models/embeddings.hpp>
 #include <bloom/optim/adam.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace {
@@ -215,4 +217,136 @@ TEST_CASE("assign_large gives the shape and value asked for, small or huge-page 
         REQUIRE(m.cols() == 64);
         CHECK((m.array() == 0.5f).all());
     }
+}
+
+namespace {
+
+// Five users' histories over 30 items: a duplicate, an empty history, one item, every item.
+struct histories {
+    std::vector<std::size_t> offsets{0, 4, 4, 5, 35, 36};
+    std::vector<std::uint32_t> items{1, 2, 2, 7, 29};
+    histories() {
+        for (std::uint32_t i = 0; i < 30; ++i) items.push_back(i);
+        items.push_back(5);
+    }
+    // The filter of user u, computed from the spec directly: the sorted union of its items' rows.
+    std::vector<std::uint32_t> filter(std::uint32_t u, const bloom::models::bloom_options& b) const {
+        const auto spec = bloom::models::make_spec<bloom::xxh3>(30, b);
+        std::vector<std::uint32_t> out, p(b.k);
+        for (std::size_t t = offsets[u]; t < offsets[u + 1]; ++t) {
+            spec.positions(items[t], p.data());
+            out.insert(out.end(), p.begin(), p.end());
+        }
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("history_bloom_embedding is the mean (or sum) of its filter's rows",
+          "[models][embeddings][history]") {
+    using namespace bloom::models;
+    const histories h;
+    embedding_options o;
+    o.dim = 5;
+    o.seed = 9;
+    opt::config oc;
+    bloom_options b;
+    b.rows = 17;
+    b.k = 3;
+    for (combine c : {combine::mean, combine::sum}) {
+        b.comb = c;
+        history_bloom_embedding<double, opt> he(5, h.offsets, h.items, 30, b, o, oc, bloom::xxh3{});
+        REQUIRE(he.parameters() == 17 * 5);
+        const auto& w = he.table().weights();
+        std::size_t total = 0;
+        for (std::uint32_t u = 0; u < 5; ++u) {
+            const std::vector<std::uint32_t> want = h.filter(u, b);
+            total += want.size();
+            REQUIRE(he.set_bits(u) == want.size());
+            REQUIRE(std::vector<std::uint32_t>(he.positions(u), he.positions(u) + he.set_bits(u)) ==
+                    want);
+            std::vector<double> e(5, -1.0);
+            he.forward(u, e.data());
+            for (int col = 0; col < 5; ++col) {
+                double s = 0;
+                for (std::uint32_t r : want) s += w(r, col);
+                if (c == combine::mean && !want.empty()) s /= static_cast<double>(want.size());
+                INFO("user " << u << " column " << col);
+                CHECK(e[static_cast<std::size_t>(col)] == Approx(s).margin(1e-15));
+            }
+        }
+        CHECK(he.mean_set_bits() == Approx(static_cast<double>(total) / 5.0));
+        CHECK(he.set_bits(1) == 0);  // the empty history
+        CHECK(he.set_bits(0) <= 9);  // three distinct items, three bits each
+        CHECK(he.describe().find("k=3") != std::string::npos);
+    }
+}
+
+TEST_CASE("history_bloom_embedding learns through its filter's rows only",
+          "[models][embeddings][history]") {
+    using namespace bloom::models;
+    const histories h;
+    embedding_options o;
+    o.dim = 6;
+    opt::config oc;
+    oc.lr = 1e-3;
+    bloom_options b;
+    b.rows = 40;
+    b.k = 2;
+    history_bloom_embedding<double, opt> he(5, h.offsets, h.items, 30, b, o, oc);
+    check_kind_gradient(he, 0);
+    check_kind_gradient(he, 3);
+
+    const bloom::matrix<double> before = he.table().weights();
+    std::vector<double> g(6, 1.0);
+    he.backward(4, g.data());
+    he.backward(1, g.data());  // the empty history: no rows, no change
+    he.step();
+    std::vector<bool> in_filter(40, false);
+    for (std::uint32_t j = 0; j < he.set_bits(4); ++j) in_filter[he.positions(4)[j]] = true;
+    for (int r = 0; r < 40; ++r) {
+        INFO("row " << r);
+        if (in_filter[static_cast<std::size_t>(r)]) {
+            CHECK(he.table().weights().row(r) != before.row(r));
+        } else {
+            CHECK(he.table().weights().row(r) == before.row(r));
+        }
+    }
+    std::vector<double> e(6, 1.0);
+    he.forward(1, e.data());
+    CHECK(std::all_of(e.begin(), e.end(), [](double x) { return x == 0.0; }));
+}
+
+TEST_CASE("history_bloom_embedding names what is wrong with its histories",
+          "[models][embeddings][history][errors]") {
+    using namespace bloom::models;
+    histories h;
+    embedding_options o;
+    opt::config oc;
+    bloom_options b;
+    b.rows = 10;
+    b.k = 2;
+    using he = history_bloom_embedding<double, opt>;
+    CHECK_THROWS_WITH((he(4, h.offsets, h.items, 30, b, o, oc)),
+                      Catch::Contains("offsets has 6 entries for 4 ids"));
+    CHECK_THROWS_WITH((he(5, h.offsets, h.items, 29, b, o, oc)),
+                      Catch::Contains("id 2's history entry 0 is item 29, but there are 29 items"));
+    CHECK_THROWS_AS((he(5, h.offsets, h.items, 29, b, o, oc)), bloom::out_of_range);
+    CHECK_THROWS_WITH((he(5, h.offsets, h.items, 0, b, o, oc)), Catch::Contains("no items"));
+    b.rows = 0;
+    CHECK_THROWS_AS((he(5, h.offsets, h.items, 30, b, o, oc)), bloom::invalid_argument);
+    b.rows = 10;
+    b.k = 0;
+    CHECK_THROWS_AS((he(5, h.offsets, h.items, 30, b, o, oc)), bloom::invalid_argument);
+    b.k = 2;
+    std::vector<std::size_t> bad = h.offsets;
+    bad[2] = 2;  // 0, 4, 2, ...: decreasing
+    CHECK_THROWS_WITH((he(5, bad, h.items, 30, b, o, oc)), Catch::Contains("offsets decrease at id 1"));
+    bad = h.offsets;
+    bad.back() = 35;
+    CHECK_THROWS_WITH((he(5, bad, h.items, 30, b, o, oc)),
+                      Catch::Contains("end at items.size() (36)"));
 }

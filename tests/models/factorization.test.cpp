@@ -44,6 +44,25 @@ struct planted {
     }
 };
 
+// The settings every planted-structure test trains with.
+bloom::models::embedding_options planted_embedding() {
+    bloom::models::embedding_options o;
+    o.dim = 8;
+    return o;
+}
+opt::config planted_optimizer() {
+    opt::config oc;
+    oc.lr = 0.05f;
+    return oc;
+}
+bloom::models::fit_options planted_fit() {
+    bloom::models::fit_options f;
+    f.epochs = 30;
+    f.batch = 32;
+    f.seed = 1;
+    return f;
+}
+
 // Share of (user, liked item, disliked item) triples ranked correctly.
 template <class Model>
 double pairwise_accuracy(Model& m, const planted& p) {
@@ -67,14 +86,9 @@ double pairwise_accuracy(Model& m, const planted& p) {
 TEST_CASE("factorization learns a planted structure with each embedding kind", "[models][mf]") {
     using namespace bloom::models;
     const planted p;
-    embedding_options o;
-    o.dim = 8;
-    opt::config oc;
-    oc.lr = 0.05f;
-    fit_options f;
-    f.epochs = 30;
-    f.batch = 32;
-    f.seed = 1;
+    const embedding_options o = planted_embedding();
+    const opt::config oc = planted_optimizer();
+    fit_options f = planted_fit();
     for (loss l : {loss::bpr, loss::bpr_log, loss::pointwise, loss::hinge, loss::adaptive_hinge}) {
         f.objective = l;
         factorization<full_embedding<float, opt>, full_embedding<float, opt>, opt> full(
@@ -98,6 +112,29 @@ TEST_CASE("factorization learns a planted structure with each embedding kind", "
     REQUIRE(rep.epoch_loss.size() == 30);
     CHECK(rep.epoch_loss.back() < rep.epoch_loss.front());
     CHECK(bl.embedding_parameters() == (1000 + 1000) * 8);
+}
+
+TEST_CASE("factorization learns a planted structure with users as Bloom filters of their items",
+          "[models][mf][history]") {
+    using namespace bloom::models;
+    const planted p;  // user u's 12 items are interactions u*12 .. u*12+11
+    std::vector<std::size_t> offsets(p.n_users + 1);
+    for (std::uint32_t u = 0; u <= p.n_users; ++u) offsets[u] = std::size_t{u} * 12;
+    const embedding_options o = planted_embedding();
+    const opt::config oc = planted_optimizer();
+    const fit_options f = planted_fit();
+    bloom_options b;
+    // 60 users in 30 rows: an id table this small could not tell the users apart, but their
+    // histories' filters can (the rows are hashed items, and items carry the parity).
+    b.rows = 30;
+    b.k = 1;
+    using he = history_bloom_embedding<float, opt>;
+    using fe = full_embedding<float, opt>;
+    factorization<he, fe, opt> m(he(p.n_users, offsets, p.items, p.n_items, b, o, oc, bloom::xxh3{}),
+                                 fe(p.n_items, o, oc), oc);
+    m.fit(p.users, p.items, f);
+    CHECK(pairwise_accuracy(m, p) > 0.9);
+    CHECK(m.embedding_parameters() == (30 + 80) * 8);
 }
 
 TEST_CASE("factorization is reproducible for a seed", "[models][mf]") {

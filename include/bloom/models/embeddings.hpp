@@ -9,6 +9,8 @@
 //                           combined by elementwise multiplication (Shi et al. 2020)
 //   freq_bloom_embedding    the most frequent ids get rows of their own; the long tail shares
 //                           Bloom rows
+//   history_bloom_embedding an id (a user) is the Bloom filter of the items it interacted with,
+//                           the paper's input side: the mean of the rows of the filter's set bits
 //
 // Every kind offers the same interface, so a model does not know which one it has:
 //
@@ -34,6 +36,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <numeric>
 #include <string>
 #include <type_traits>
@@ -549,6 +552,149 @@ private:
     std::string hash_name_;
     std::size_t head_rows_ = 0;
     std::vector<std::int64_t> own_;
+    std::vector<std::uint32_t> pos_;
+    trainable_table<Scalar, Opt> t_;
+};
+
+// --- history Bloom: an id as the Bloom filter of its history -----------------------------------
+
+// The paper's input side. Serrà & Karatzoglou encode a user by the items the user interacted
+// with, not by the user's id: the multi-hot history is hashed by k functions into m bits (a Bloom
+// filter), and the network's first layer reads those m bits. Here that layer is the table: the
+// embedding of id u is the combination of the rows of the bits u's filter sets,
+//
+//   e(u) = s(u) * sum over set bits b of W[b],   s(u) = 1 / (set bits) for mean, 1 for sum.
+//
+// The histories are given once, at construction, as compressed rows (CSR: id u owns
+// items[offsets[u] .. offsets[u+1]) ); they must be training interactions only, or the model
+// sees the test set. An item that occurs twice sets its bits once (a filter is a set). An id with
+// an empty history has the zero vector (a model with biases then ranks by its biases alone).
+// The cost of a lookup is the number of set bits (about min(m, k x history length)), not k.
+template <class Scalar, class Opt>
+class history_bloom_embedding {
+public:
+    using scalar_type = Scalar;
+    static constexpr const char* kind_name = "bloom-history";
+
+    // n ids; `offsets` has n + 1 entries; every entry of `items` is an item id below `n_items`;
+    // b.rows is m (the filter's bits and the table's rows), b.k the hash functions per item.
+    template <class Hash = xxh3>
+    history_bloom_embedding(std::uint32_t n, const std::vector<std::size_t>& offsets,
+                            const std::vector<std::uint32_t>& items, std::uint32_t n_items,
+                            const bloom_options& b, const embedding_options& o,
+                            const typename Opt::config& oc, Hash = Hash{})
+        : n_(n),
+          dim_(o.dim),
+          k_(b.k),
+          comb_(b.comb),
+          hash_name_(hash_name<Hash>()),
+          t_(check(n, offsets, items, n_items, b, o), o.dim, oc) {
+        // The items' k x n_items position table, then each id's filter: the sorted, distinct
+        // positions of its items.
+        const std::vector<std::uint32_t> item_pos =
+            detail::position_table<Hash>(n_items, b, o, "history_bloom_embedding");
+        std::vector<std::uint32_t> mark(b.rows, 0);  // mark[p] == u + 1: p is set for id u
+        off_.assign(static_cast<std::size_t>(n) + 1, 0);
+        for (std::uint32_t u = 0; u < n; ++u) {
+            const std::size_t start = pos_.size();
+            for (std::size_t t = offsets[u]; t < offsets[u + 1]; ++t) {
+                const std::uint32_t* p = item_pos.data() + static_cast<std::size_t>(items[t]) * k_;
+                for (std::uint32_t j = 0; j < k_; ++j)
+                    if (mark[p[j]] != u + 1) {
+                        mark[p[j]] = u + 1;
+                        pos_.push_back(p[j]);
+                    }
+            }
+            std::sort(pos_.begin() + static_cast<std::ptrdiff_t>(start), pos_.end());
+            off_[u + 1] = pos_.size();
+        }
+        pos_.shrink_to_fit();
+        engine rng(o.seed);
+        detail::init_normal(t_.weights(), detail::resolve_std(o), rng);
+    }
+
+    std::uint32_t dim() const noexcept { return dim_; }
+    std::uint32_t ids() const noexcept { return n_; }
+    std::uint32_t k() const noexcept { return k_; }
+    std::size_t rows() const noexcept { return static_cast<std::size_t>(t_.weights().rows()); }
+    std::size_t parameters() const noexcept { return t_.parameters(); }
+    // The set bits of id's filter, sorted: positions(id)[0 .. set_bits(id)).
+    const std::uint32_t* positions(std::uint32_t id) const noexcept { return pos_.data() + off_[id]; }
+    std::uint32_t set_bits(std::uint32_t id) const noexcept {
+        return static_cast<std::uint32_t>(off_[id + 1] - off_[id]);
+    }
+    // Mean set bits per id: the rows a lookup reads.
+    double mean_set_bits() const noexcept {
+        return static_cast<double>(pos_.size()) / static_cast<double>(n_);
+    }
+    std::string describe() const {
+        char fill[32];
+        std::snprintf(fill, sizeof fill, "%.1f", mean_set_bits());
+        return "bloom history filter, " + std::to_string(rows()) + " rows, k=" +
+               std::to_string(k_) + ", " + hash_name_ + ", " + to_string(comb_) + ", " + fill +
+               " set bits per id";
+    }
+
+    const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
+    BLOOM_ALWAYS_INLINE void forward(std::uint32_t id, Scalar* out) const noexcept {
+        BLOOM_ASSERT(id < n_);
+        const std::uint32_t c = set_bits(id);
+        if (c == 0) {
+            kernels::set_zero(out, dim_);
+            return;
+        }
+        kernels::sum_rows(out, t_.weights().data(), positions(id), c, scale(c), dim_);
+    }
+    BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g) {
+        const std::uint32_t c = set_bits(id);
+        const std::uint32_t* p = positions(id);
+        const Scalar s = scale(c);
+        for (std::uint32_t j = 0; j < c; ++j) t_.grads().add(p[j], s, g);
+    }
+    void step() { t_.step(); }
+
+    trainable_table<Scalar, Opt>& table() noexcept { return t_; }
+    const trainable_table<Scalar, Opt>& table() const noexcept { return t_; }
+
+private:
+    Scalar scale(std::uint32_t set) const noexcept {
+        return comb_ == combine::mean && set > 0 ? Scalar(1) / static_cast<Scalar>(set) : Scalar(1);
+    }
+
+    static std::size_t check(std::uint32_t n, const std::vector<std::size_t>& offsets,
+                             const std::vector<std::uint32_t>& items, std::uint32_t n_items,
+                             const bloom_options& b, const embedding_options& o) {
+        const std::string who = "history_bloom_embedding: ";
+        detail::check_options("history_bloom_embedding", n, o);
+        if (offsets.size() != static_cast<std::size_t>(n) + 1)
+            ::bloom::detail::throw_invalid(who + "offsets has " + std::to_string(offsets.size()) +
+                                           " entries for " + std::to_string(n) +
+                                           " ids (needs ids + 1)");
+        if (offsets.front() != 0 || offsets.back() != items.size())
+            ::bloom::detail::throw_invalid(who + "offsets must start at 0 and end at items.size() (" +
+                                           std::to_string(items.size()) + "), not run from " +
+                                           std::to_string(offsets.front()) + " to " +
+                                           std::to_string(offsets.back()));
+        for (std::uint32_t u = 0; u < n; ++u)
+            if (offsets[u + 1] < offsets[u])
+                ::bloom::detail::throw_invalid(who + "offsets decrease at id " + std::to_string(u));
+        if (n_items == 0) ::bloom::detail::throw_invalid(who + "no items (n_items = 0)");
+        for (std::uint32_t u = 0; u < n; ++u)
+            for (std::size_t t = offsets[u]; t < offsets[u + 1]; ++t)
+                if (items[t] >= n_items)
+                    ::bloom::detail::throw_range(who + "id " + std::to_string(u) + "'s history entry " +
+                                                 std::to_string(t - offsets[u]) + " is item " +
+                                                 std::to_string(items[t]) + ", but there are " +
+                                                 std::to_string(n_items) + " items");
+        return b.rows;  // m and k are checked by the spec
+    }
+
+    std::uint32_t n_;
+    std::uint32_t dim_;
+    std::uint32_t k_;
+    combine comb_;
+    std::string hash_name_;
+    std::vector<std::size_t> off_;     // n + 1: id u's set bits are pos_[off_[u] .. off_[u+1])
     std::vector<std::uint32_t> pos_;
     trainable_table<Scalar, Opt> t_;
 };
