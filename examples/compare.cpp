@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -53,7 +54,9 @@ struct settings {
     std::vector<std::uint32_t> ks = {4};
     std::string compress = "users,items";
     std::string combine = "sum";
+    std::string split = "random";
     std::uint64_t seed = 42;
+    std::optional<std::uint64_t> train_seed;  // initialisation, hashing, sampling; default: seed
     std::string out;
     bool quiet = false;
     bool skip_eval = false;
@@ -75,6 +78,8 @@ struct row {
     double mb = 0, sec_per_epoch = 0, fit_seconds = 0;
     bloom::eval::ranking_result m;
 };
+
+std::uint64_t training_seed(const settings& s) { return s.train_seed.value_or(s.seed); }
 
 bool progress_enabled(const settings& s) { return !s.quiet && isatty(STDERR_FILENO) != 0; }
 
@@ -108,7 +113,13 @@ dataset make_dataset(const settings& s) {
         all = std::move(r.data);
         d.name = s.data_path + " (" + r.report.format + ")";
     }
-    const bloom::data::train_test split = bloom::data::random_split(all, s.test_share, s.seed);
+    if (s.split == "numpy" && s.seed > 0xffffffffULL)
+        throw bloom::invalid_argument("bloom-compare: --split numpy takes a seed below 2^32 "
+                                      "(NumPy's legacy seeding), not " + std::to_string(s.seed));
+    const bloom::data::train_test split =
+        s.split == "numpy"
+            ? bloom::data::numpy_random_split(all, s.test_share, static_cast<std::uint32_t>(s.seed))
+            : bloom::data::random_split(all, s.test_share, s.seed);
     d.n_users = all.n_users;
     d.n_items = all.n_items;
     d.train_users = split.train.users;
@@ -132,7 +143,7 @@ row train_and_evaluate(Model& model, const dataset& d, const settings& s, row r)
     f.epochs = s.epochs;
     f.batch = s.batch;
     f.objective = parse_loss(s.loss);
-    f.seed = s.seed;
+    f.seed = training_seed(s);
     const bool show = progress_enabled(s);
     f.on_epoch = [&](std::uint32_t e, double secs, double loss) {
         if (show)
@@ -160,7 +171,7 @@ row train_and_evaluate(Model& model, const dataset& d, const settings& s, row r)
 bm::embedding_options emb_options(const settings& s, std::uint64_t salt) {
     bm::embedding_options o;
     o.dim = s.dim;
-    o.seed = s.seed * 1000003ULL + salt;
+    o.seed = training_seed(s) * 1000003ULL + salt;
     return o;
 }
 
@@ -255,7 +266,7 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
         b.rows = rows_for(x.n, ratio, kk);
         b.k = kk;
         b.comb = s.combine == "mean" ? bm::combine::mean : bm::combine::sum;
-        b.hash_seed = s.seed + x.salt;
+        b.hash_seed = training_seed(s) + x.salt;
         return b;
     };
     if (method == "full") {
@@ -404,7 +415,8 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
     j["test"] = d.test_users.size();
     j["settings"] = {{"dim", s.dim},         {"epochs", s.epochs}, {"batch", s.batch},
                      {"lr", s.lr},           {"l2", s.l2},         {"loss", s.loss},
-                     {"compress", s.compress}, {"seed", s.seed},   {"optimizer", "lazy adam"}};
+                     {"compress", s.compress}, {"seed", s.seed},   {"optimizer", "lazy adam"},
+                     {"split", s.split},     {"train_seed", training_seed(s)}};
     j["results"] = nlohmann::json::array();
     for (const row& r : rows) {
         const double ms = share(r.m.mrr, full ? full->m.mrr : 0),
@@ -499,6 +511,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--loss", s.loss, "bpr, bpr-log, pointwise, hinge, adaptive-hinge")
         ->capture_default_str();
+    app.add_option("--split", s.split,
+                   "random: bloom's seeded shuffle; numpy: NumPy's RandomState(seed).permutation, "
+                   "the split Spotlight's random_train_test_split and torch_mf.py make")
+        ->check(CLI::IsMember({"random", "numpy"}))
+        ->capture_default_str();
     app.add_option("--test-share", s.test_share, "share of interactions in the random test split")
         ->check(CLI::Range(0.01, 0.99))
         ->capture_default_str();
@@ -508,6 +525,9 @@ int main(int argc, char** argv) {
     app.add_option("--threads", s.threads, "evaluation threads (0: all cores)")->capture_default_str();
     app.add_option("--seed", s.seed, "seed of data, split, initialisation and sampling")
         ->capture_default_str();
+    app.add_option("--train-seed", s.train_seed,
+                   "seed of initialisation, hashing and sampling alone (default: --seed), to "
+                   "measure training noise on one split");
     app.add_option("--out", s.out, "also write PREFIX.csv and PREFIX.json");
     app.add_flag("--quiet", s.quiet, "no progress line on stderr");
     app.add_flag("--skip-eval", s.skip_eval, "train and time only (accuracy columns stay 0)");

@@ -27,7 +27,7 @@ mkdir -p "$out"
 echo "== PyTorch reference: $peer" >&2
 "$py" "$peer" "$ratings" --ratios "$ratios" --k 4 --threads 1 | tee "$out/pytorch.jsonl" >&2
 echo "== bloom: $bin" >&2
-"$bin" --data "$ratings" --methods full,bloom,freq-bloom,small-dim --ratios 0.2 --k 4 \
+"$bin" --data "$ratings" --split numpy --methods full,bloom,freq-bloom,small-dim,bloom-history --ratios 0.2 --k 4 \
     --hashes murmur3_32 --threads 1 --quiet --out "$out/bloom" >&2
 
 "$py" - "$out/pytorch.jsonl" "$out/bloom.json" <<'PY'
@@ -48,6 +48,7 @@ if bloom_ref:
          bloom_ref["mrr"] / full_ref["mrr"] if full_ref else float("nan"))
 for r in ours:
     base = full_ref if r["method"] in ("full", "small-dim") else bloom_ref
-    line(f"bloom {r['method']} r={r['ratio']} k={r['k']}", r, r["sec_per_epoch"],
+    k = f"{r['history_k']}|{r['k']}" if r.get("history_k") else f"{r['k']}"
+    line(f"bloom {r['method']} r={r['ratio']} k={k}", r, r["sec_per_epoch"],
          base["epoch_s"] if base else None, r["mrr"] / full_ours["mrr"])
 PY

@@ -175,3 +175,48 @@ TEST_CASE("user_split moves whole users") {
     CHECK(other.test.users != s.test.users);
     CHECK_THROWS_AS(user_split(d, 2.0, 3), bloom::invalid_argument);
 }
+
+TEST_CASE("numpy_legacy_permutation is NumPy's RandomState(seed).permutation(n)") {
+    // Known answers printed by NumPy 1.24 (np.random.RandomState(seed).permutation(n)).
+    using detail::numpy_legacy_permutation;
+    CHECK(numpy_legacy_permutation(10, 42) ==
+          std::vector<std::size_t>{8, 1, 5, 0, 7, 2, 9, 4, 3, 6});
+    CHECK(numpy_legacy_permutation(37, 4294967295u) ==
+          std::vector<std::size_t>{15, 2,  23, 20, 17, 31, 21, 24, 3,  30, 16, 1, 6,
+                                   8,  33, 28, 4,  36, 19, 9,  5,  14, 13, 10, 29, 11,
+                                   18, 27, 32, 25, 26, 22, 0,  7,  12, 34, 35});
+    const std::vector<std::size_t> p = numpy_legacy_permutation(1000, 7);
+    CHECK(std::vector<std::size_t>(p.begin(), p.begin() + 20) ==
+          std::vector<std::size_t>{778, 334, 271, 802, 216, 408, 812, 94,  487, 170,
+                                   24,  242, 542, 930, 886, 426, 125, 453, 650, 913});
+    CHECK(std::vector<std::size_t>(p.end() - 5, p.end()) ==
+          std::vector<std::size_t>{579, 502, 537, 196, 175});
+    // MovieLens 100K's size with torch_mf.py's seed: the first train and test positions, and
+    // the sum of the 20,000 test positions.
+    const std::vector<std::size_t> q = numpy_legacy_permutation(100000, 42);
+    CHECK(std::vector<std::size_t>(q.begin(), q.begin() + 8) ==
+          std::vector<std::size_t>{75721, 80184, 19864, 76699, 92991, 76434, 84004, 80917});
+    CHECK(std::vector<std::size_t>(q.begin() + 80000, q.begin() + 80008) ==
+          std::vector<std::size_t>{98877, 24044, 48435, 72179, 80645, 21601, 95368, 67951});
+    std::uint64_t sum = 0;
+    for (std::size_t k = 80000; k < q.size(); ++k) sum += q[k];
+    CHECK(sum == 995171107u);
+    CHECK(numpy_legacy_permutation(0, 1).empty());
+    CHECK(numpy_legacy_permutation(1, 1) == std::vector<std::size_t>{0});
+}
+
+TEST_CASE("numpy_random_split holds out what Spotlight's random_train_test_split holds out") {
+    const interactions d = sample();
+    const train_test s = numpy_random_split(d, 0.2, 42);
+    CHECK(s.train.size() == 157);  // Spotlight's cutoff: int((1 - 0.2) * 197)
+    check_partition(d, s);
+    const std::vector<std::size_t> p = detail::numpy_legacy_permutation(d.size(), 42);
+    std::vector<std::size_t> held(p.begin() + 157, p.end());
+    std::sort(held.begin(), held.end());  // each half keeps the input order
+    REQUIRE(held.size() == s.test.size());
+    for (std::size_t t = 0; t < held.size(); ++t) {
+        CHECK(s.test.users[t] == d.users[held[t]]);
+        CHECK(s.test.items[t] == d.items[held[t]]);
+    }
+    CHECK_THROWS_AS(numpy_random_split(d, 1.5, 1), bloom::invalid_argument);
+}

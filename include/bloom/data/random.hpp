@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <utility>
+#include <vector>
 
 namespace bloom {
 namespace data {
@@ -43,6 +44,36 @@ void shuffle(T* first, std::size_t n, engine& rng) {
         using std::swap;
         swap(first[i - 1], first[j]);
     }
+}
+
+// NumPy's legacy RandomState(seed).permutation(n), bit for bit: MT19937 seeded with seed (NumPy's
+// init_genrand, which std::mt19937 shares), then for i = n-1 down to 1 a bounded draw j in
+// [0, i] by mask rejection on 32-bit outputs (two outputs, high word first, once i needs more
+// than 32 bits) and swap(p[i], p[j]). Spotlight's random_train_test_split shuffles this way.
+inline std::vector<std::size_t> numpy_legacy_permutation(std::size_t n, std::uint32_t seed) {
+    std::mt19937 mt(seed);
+    std::vector<std::size_t> p(n);
+    for (std::size_t i = 0; i < n; ++i) p[i] = i;
+    for (std::size_t i = n; i-- > 1;) {
+        std::uint64_t mask = i;
+        mask |= mask >> 1;
+        mask |= mask >> 2;
+        mask |= mask >> 4;
+        mask |= mask >> 8;
+        mask |= mask >> 16;
+        mask |= mask >> 32;
+        std::uint64_t j;
+        if (i <= 0xffffffffULL) {
+            do j = static_cast<std::uint64_t>(mt()) & mask; while (j > i);
+        } else {
+            do {
+                const std::uint64_t hi = mt();
+                j = ((hi << 32) | static_cast<std::uint64_t>(mt())) & mask;
+            } while (j > i);
+        }
+        std::swap(p[i], p[static_cast<std::size_t>(j)]);
+    }
+    return p;
 }
 
 }  // namespace detail

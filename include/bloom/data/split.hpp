@@ -4,6 +4,8 @@
 //
 // - random_split: shuffle the interactions, the last test_share of them are the test set
 //   (Spotlight's random_train_test_split: train = the first floor((1 - share) * n)).
+// - numpy_random_split: the same with NumPy's legacy shuffle, so that a seed holds out exactly
+//   the interactions Spotlight's random_train_test_split holds out with RandomState(seed).
 // - leave_last_n: per user, the n latest interactions (by timestamp) are the test set.
 // - user_split: a test_share of the users, with all their interactions, are the test set.
 //
@@ -73,6 +75,24 @@ inline train_test random_split(const interactions& data, double test_share = 0.2
                                std::uint64_t seed = 42) {
     engine rng(seed);
     return random_split(data, test_share, rng);
+}
+
+// Spotlight's random_train_test_split(interactions, test_percentage, np.random.RandomState(seed)),
+// bit for bit: the interactions in input order are shuffled by NumPy's legacy
+// RandomState(seed).permutation, the first floor((1 - test_share) * n) of that order go to train.
+// Given a file in the same order, it holds out the very interactions Spotlight (or a script that
+// splits with np.random.RandomState(seed).permutation) holds out, so results can be compared on
+// one split. random_split draws differently (and is faster); both are uniform.
+inline train_test numpy_random_split(const interactions& data, double test_share = 0.2,
+                                     std::uint32_t seed = 42) {
+    detail::check_share(test_share, "numpy_random_split");
+    const std::size_t n = data.size();
+    const std::vector<std::size_t> order = detail::numpy_legacy_permutation(n, seed);
+    const auto n_train = static_cast<std::size_t>(
+        std::floor((1.0 - test_share) * static_cast<double>(n)));
+    std::vector<char> in_test(n, 0);
+    for (std::size_t k = n_train; k < n; ++k) in_test[order[k]] = 1;
+    return detail::split_by_flag(data, in_test);
 }
 
 // Per user, the n latest interactions go to test (timestamps required; equal timestamps are
