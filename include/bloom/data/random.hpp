@@ -19,17 +19,22 @@ using engine = std::mt19937_64;
 
 namespace detail {
 
+// The smallest 2^b - 1 that is >= x: the mask of a rejection draw in [0, x].
+inline std::uint64_t all_ones_up_to(std::uint64_t x) noexcept {
+    x |= x >> 1;
+    x |= x >> 2;
+    x |= x >> 4;
+    x |= x >> 8;
+    x |= x >> 16;
+    x |= x >> 32;
+    return x;
+}
+
 // Uniform integer in [0, bound), exactly uniform: mask rejection (fewer than 2 draws expected).
 // bound == 0 or 1 returns 0 and draws nothing.
 inline std::uint64_t uniform_below(engine& rng, std::uint64_t bound) {
     if (bound <= 1) return 0;
-    std::uint64_t mask = bound - 1;
-    mask |= mask >> 1;
-    mask |= mask >> 2;
-    mask |= mask >> 4;
-    mask |= mask >> 8;
-    mask |= mask >> 16;
-    mask |= mask >> 32;
+    const std::uint64_t mask = all_ones_up_to(bound - 1);
     for (;;) {
         const std::uint64_t x = rng() & mask;
         if (x < bound) return x;
@@ -55,13 +60,7 @@ inline std::vector<std::size_t> numpy_legacy_permutation(std::size_t n, std::uin
     std::vector<std::size_t> p(n);
     for (std::size_t i = 0; i < n; ++i) p[i] = i;
     for (std::size_t i = n; i-- > 1;) {
-        std::uint64_t mask = i;
-        mask |= mask >> 1;
-        mask |= mask >> 2;
-        mask |= mask >> 4;
-        mask |= mask >> 8;
-        mask |= mask >> 16;
-        mask |= mask >> 32;
+        const std::uint64_t mask = all_ones_up_to(i);
         std::uint64_t j;
         if (i <= 0xffffffffULL) {
             do j = static_cast<std::uint64_t>(mt()) & mask; while (j > i);
