@@ -27,34 +27,27 @@ struct adagrad_config {
 };
 
 template <class Scalar = float>
-class adagrad : public detail::optimizer_base<adagrad<Scalar>, Scalar> {
-    using base = detail::optimizer_base<adagrad<Scalar>, Scalar>;
+class adagrad : public detail::optimizer_base<adagrad<Scalar>, Scalar, adagrad_config> {
+    using base = detail::optimizer_base<adagrad<Scalar>, Scalar, adagrad_config>;
     friend base;
 
 public:
     using config = adagrad_config;
     static constexpr const char* name = "adagrad";
 
-    explicit adagrad(const config& c = config{}) : cfg_(validate(c)) { cache(); }
+    explicit adagrad(const config& c = config{}) : base(c) { cache(); }
     // Binds to a rows x cols parameter and allocates the accumulator now.
     adagrad(const config& c, Eigen::Index rows, Eigen::Index cols) : adagrad(c) {
         this->allocate(rows, cols);
-    }
-
-    const config& settings() const noexcept { return cfg_; }
-
-    void set_lr(double lr) {
-        detail::require_nonnegative(name, "lr", lr);
-        cfg_.lr = lr;
-        cache();
     }
 
     // The sum of squared gradients, of the parameter's shape (empty before the first step).
     const matrix<Scalar>& accumulator() const noexcept { return acc_; }
 
 private:
-    static config validate(const config& c) {
-        detail::require_nonnegative(name, "lr", c.lr);
+    using base::cfg_;
+
+    static void validate(const config& c) {
         detail::require_nonnegative(name, "eps", c.eps);
         detail::require_nonnegative(name, "initial_accumulator", c.initial_accumulator);
         detail::require_nonnegative(name, "weight_decay", c.weight_decay);
@@ -65,7 +58,6 @@ private:
             ::bloom::detail::throw_invalid(
                 "adagrad: eps and initial_accumulator are both 0 (a zero gradient would divide "
                 "0 by 0); make one of them positive");
-        return c;
     }
 
     void cache() noexcept {
@@ -98,7 +90,6 @@ private:
         }
     }
 
-    config cfg_;
     Scalar lr_ = 0, eps_ = 0, wd_ = 0;
     matrix<Scalar> acc_;
 };

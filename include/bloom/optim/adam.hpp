@@ -34,27 +34,18 @@ struct adam_config {
 };
 
 template <class Scalar = float>
-class adam : public detail::optimizer_base<adam<Scalar>, Scalar> {
-    using base = detail::optimizer_base<adam<Scalar>, Scalar>;
+class adam : public detail::optimizer_base<adam<Scalar>, Scalar, adam_config> {
+    using base = detail::optimizer_base<adam<Scalar>, Scalar, adam_config>;
     friend base;
 
 public:
     using config = adam_config;
     static constexpr const char* name = "adam";
 
-    explicit adam(const config& c = config{}) : cfg_(validate(c)) { cache(); }
+    explicit adam(const config& c = config{}) : base(c) { cache(); }
     // Binds to a rows x cols parameter and allocates both moments now.
     adam(const config& c, Eigen::Index rows, Eigen::Index cols) : adam(c) {
         this->allocate(rows, cols);
-    }
-
-    const config& settings() const noexcept { return cfg_; }
-
-    void set_lr(double lr) {
-        detail::require_nonnegative(name, "lr", lr);
-        cfg_.lr = lr;
-        cache();
-        if (this->steps() > 0) on_begin_step(this->steps());
     }
 
     // First and second moments m and v, of the parameter's shape (empty before the first step).
@@ -62,15 +53,15 @@ public:
     const matrix<Scalar>& second_moment() const noexcept { return v_; }
 
 private:
-    static config validate(const config& c) {
-        detail::require_nonnegative(name, "lr", c.lr);
+    using base::cfg_;
+
+    static void validate(const config& c) {
         detail::require_unit(name, "beta1", c.beta1);
         detail::require_unit(name, "beta2", c.beta2);
         detail::require_positive(name, "eps", c.eps);
         if (!(static_cast<Scalar>(c.eps) > Scalar(0)))
             detail::bad_hyper(name, "eps", "representable as a positive Scalar", c.eps);
         detail::require_nonnegative(name, "weight_decay", c.weight_decay);
-        return c;
     }
 
     void cache() noexcept {
@@ -172,7 +163,6 @@ private:
         }
     }
 
-    config cfg_;
     Scalar b1_ = 0, b2_ = 0, omb1_ = 0, omb2_ = 0, eps_ = 0, wd_ = 0;
     Scalar step_size_ = 0, inv_sqrt_bc2_ = 0;
     matrix<Scalar> m_, v_;

@@ -160,8 +160,11 @@ using const_span = Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
 // parameter several times.
 inline constexpr Eigen::Index dense_block = 2048;
 
-// One optimizer bound to one parameter. Derived supplies:
+// One optimizer bound to one parameter, configured by a Config (which has a double lr). The base
+// owns the validated Config, settings() and set_lr(); Derived supplies:
 //   static constexpr const char* name;                 // "adam", for messages
+//   static void validate(const Config& c);             // checks all but lr (the base checks lr)
+//   void cache() noexcept;                             // Scalar copies of the config for apply()
 //   void allocate_state(Eigen::Index rows, Eigen::Index cols);   // zeros of the bound shape
 //   void on_begin_step(std::uint64_t t) noexcept;      // per-step coefficients (bias correction)
 //   void apply(Scalar* w, const Scalar* g, Eigen::Index offset, Eigen::Index n) noexcept;
@@ -170,10 +173,24 @@ inline constexpr Eigen::Index dense_block = 2048;
 //   void clear_state() noexcept;                       // zero the state (reset())
 // The update must be elementwise: scalar i of the result depends only on scalar i of w, g and
 // the state. That is what makes the dense, sparse and per-row forms agree exactly.
-template <class Derived, class Scalar>
+// Derived's constructors call cache() in their bodies: the base cannot, as Derived's members are
+// not built yet while the base is.
+template <class Derived, class Scalar, class Config>
 class optimizer_base {
 public:
     using scalar_type = Scalar;
+
+    const Config& settings() const noexcept { return cfg_; }
+
+    // Changes the learning rate (for schedules); the rule is the constructor's. It applies from
+    // the current step on: the step's coefficients are computed again, as they may depend on lr
+    // (adam's step size).
+    void set_lr(double lr) {
+        require_nonnegative(Derived::name, "lr", lr);
+        cfg_.lr = lr;
+        self().cache();
+        if (t_ > 0) self().on_begin_step(t_);
+    }
 
     // Steps taken so far: the number of begin_step() calls, counting those made by step().
     std::uint64_t steps() const noexcept { return t_; }
@@ -270,7 +287,7 @@ public:
     }
 
 protected:
-    optimizer_base() = default;
+    explicit optimizer_base(const Config& c) : cfg_(validated(c)) {}
 
     // Distinct rows[0..n) of the table at w take gradients g[i * cols ..). Derived may hide this
     // with a faster form of the same arithmetic (adam gathers bias columns into SIMD lanes).
@@ -299,8 +316,19 @@ protected:
         prefetch_write(s + cols_ - 1);
     }
 
+    // Protected so that Derived's kernels read it by name (`using base::cfg_;`); only set_lr()
+    // changes it after construction.
+    Config cfg_;
+
 private:
     Derived& self() noexcept { return static_cast<Derived&>(*this); }
+
+    // lr first, by set_lr()'s rule, then Derived's own rules in Derived's order.
+    static const Config& validated(const Config& c) {
+        require_nonnegative(Derived::name, "lr", c.lr);
+        Derived::validate(c);
+        return c;
+    }
 
     std::uint64_t t_ = 0;
     Eigen::Index rows_ = -1;

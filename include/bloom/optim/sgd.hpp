@@ -28,27 +28,18 @@ struct sgd_config {
 };
 
 template <class Scalar = float>
-class sgd : public detail::optimizer_base<sgd<Scalar>, Scalar> {
-    using base = detail::optimizer_base<sgd<Scalar>, Scalar>;
+class sgd : public detail::optimizer_base<sgd<Scalar>, Scalar, sgd_config> {
+    using base = detail::optimizer_base<sgd<Scalar>, Scalar, sgd_config>;
     friend base;
 
 public:
     using config = sgd_config;
     static constexpr const char* name = "sgd";
 
-    explicit sgd(const config& c = config{}) : cfg_(validate(c)) { cache(); }
+    explicit sgd(const config& c = config{}) : base(c) { cache(); }
     // Binds to a rows x cols parameter and allocates the velocity now.
     sgd(const config& c, Eigen::Index rows, Eigen::Index cols) : sgd(c) {
         this->allocate(rows, cols);
-    }
-
-    const config& settings() const noexcept { return cfg_; }
-
-    // Changes the learning rate (for schedules); the rule is the constructor's.
-    void set_lr(double lr) {
-        detail::require_nonnegative(name, "lr", lr);
-        cfg_.lr = lr;
-        cache();
     }
 
     // The momentum buffer, of the parameter's shape (empty without momentum or before the first
@@ -56,14 +47,14 @@ public:
     const matrix<Scalar>& velocity() const noexcept { return vel_; }
 
 private:
-    static config validate(const config& c) {
-        detail::require_nonnegative(name, "lr", c.lr);
+    using base::cfg_;
+
+    static void validate(const config& c) {
         detail::require_unit(name, "momentum", c.momentum);
         detail::require_nonnegative(name, "weight_decay", c.weight_decay);
         if (c.nesterov && !(c.momentum > 0.0))
             ::bloom::detail::throw_invalid("sgd: nesterov needs momentum > 0, got momentum " +
                                            detail::number_string(c.momentum));
-        return c;
     }
 
     void cache() noexcept {
@@ -107,7 +98,6 @@ private:
         }
     }
 
-    config cfg_;
     Scalar lr_ = 0, mu_ = 0, wd_ = 0;
     bool has_momentum_ = false;
     matrix<Scalar> vel_;
