@@ -7,6 +7,7 @@
 #include <random>
 
 #include <bloom/hash/policy.hpp>
+#include <bloom/random.hpp>
 
 namespace bloom {
 namespace models {
@@ -18,18 +19,9 @@ inline std::uint32_t uniform_below(engine& rng, std::uint32_t n) noexcept {
     return static_cast<std::uint32_t>(((rng() >> 32) * static_cast<std::uint64_t>(n)) >> 32);
 }
 
-// Uniform double in [0, 1).
-inline double uniform01(engine& rng) noexcept {
-    return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
-}
-
-// Standard normal by the Box-Muller transform (one value per call; simple and reproducible).
-inline double standard_normal(engine& rng) noexcept {
-    double u1 = uniform01(rng);
-    const double u2 = uniform01(rng);
-    if (u1 < 1e-300) u1 = 1e-300;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-}
+// Uniform double in [0, 1) and standard normal: the shared draws of <bloom/random.hpp>.
+using ::bloom::detail::standard_normal;
+using ::bloom::detail::uniform01;
 
 // Fisher-Yates shuffle with uniform_below (std::shuffle's draws are library-specific).
 template <class T>
