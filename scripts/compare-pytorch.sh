@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side run of bloom and the PyTorch reference (../shared/peers/torch_mf.py) on the same
 # ratings file with the same hyperparameters, in one invocation, so the speed ratio is measured
-# on the same machine at the same time.
+# on the same machine at the same time. bloom's history Bloom model is measured against
+# scripts/torch_history_mf.py, the same model written in plain PyTorch.
 #
 #   scripts/compare-pytorch.sh [RATINGS] [OUT_DIR]
 #
@@ -26,14 +27,18 @@ mkdir -p "$out"
 
 echo "== PyTorch reference: $peer" >&2
 "$py" "$peer" "$ratings" --ratios "$ratios" --k 4 --threads 1 | tee "$out/pytorch.jsonl" >&2
+echo "== PyTorch history Bloom: $here/scripts/torch_history_mf.py" >&2
+"$py" "$here/scripts/torch_history_mf.py" "$ratings" --ratio 0.2 --k 4 --history-k 1 --threads 1 \
+    | tee "$out/pytorch-history.jsonl" >&2
 echo "== bloom: $bin" >&2
 "$bin" --data "$ratings" --split numpy --methods full,bloom,freq-bloom,small-dim,bloom-history --ratios 0.2 --k 4 \
     --hashes murmur3_32 --threads 1 --quiet --out "$out/bloom" >&2
 
-"$py" - "$out/pytorch.jsonl" "$out/bloom.json" <<'PY'
+"$py" - "$out/pytorch.jsonl" "$out/bloom.json" "$out/pytorch-history.jsonl" <<'PY'
 import json, sys
 peer = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 ours = json.load(open(sys.argv[2]))["results"]
+hist_ref = next((json.loads(l) for l in open(sys.argv[3]) if l.strip()), None)
 ref = {(r["ratio"] >= 1.0): r for r in peer}
 full_ref, bloom_ref = ref.get(True), ref.get(False)
 full_ours = next(r for r in ours if r["method"] == "full")
@@ -46,8 +51,13 @@ if full_ref:
 if bloom_ref:
     line(f"pytorch bloom r={bloom_ref['ratio']} k=4", bloom_ref, bloom_ref["epoch_s"], None,
          bloom_ref["mrr"] / full_ref["mrr"] if full_ref else float("nan"))
+if hist_ref:
+    line(f"pytorch bloom-history r={hist_ref['ratio']} k={hist_ref['history_k']}|{hist_ref['k']}",
+         hist_ref, hist_ref["epoch_s"], None,
+         hist_ref["mrr"] / full_ref["mrr"] if full_ref else float("nan"))
 for r in ours:
-    base = full_ref if r["method"] in ("full", "small-dim") else bloom_ref
+    base = (full_ref if r["method"] in ("full", "small-dim") else
+            hist_ref if r["method"] == "bloom-history" else bloom_ref)
     k = f"{r['history_k']}|{r['k']}" if r.get("history_k") else f"{r['k']}"
     line(f"bloom {r['method']} r={r['ratio']} k={k}", r, r["sec_per_epoch"],
          base["epoch_s"] if base else None, r["mrr"] / full_ours["mrr"])
