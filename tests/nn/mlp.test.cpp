@@ -90,7 +90,7 @@ TEST_CASE("mlp builder: layer shapes, initialisers, parameters", "[nn][mlp]") {
     CHECK_THROWS_AS(nn::mlp<float>::builder(3).dense(2).dropout(1.0), bloom::invalid_argument);
 }
 
-TEST_CASE("a small MLP learns XOR of signs; a linear model cannot", "[nn][mlp]") {
+TEST_CASE("a small MLP learns XOR of signs, and a linear model cannot", "[nn][mlp]") {
     fmat x, y;
     xor_data(11, 256, x, y);
     std::mt19937_64 rng(2);
