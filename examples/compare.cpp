@@ -232,15 +232,23 @@ struct side {
     std::uint64_t salt;
 };
 
+// Users built by build_users and items by build_items where compressed, full tables elsewhere.
+template <class BuildUsers, class BuildItems>
+row run_sides(const side& us, const side& is, BuildUsers&& build_users, BuildItems&& build_items,
+              const dataset& d, const settings& s, const row& r) {
+    using full = bm::full_embedding<scalar, opt>;
+    auto full_of = [&](const side& x) { return full(x.n, emb_options(s, x.salt), opt_config(s)); };
+    if (us.compressed && is.compressed) return run_model(build_users(us), build_items(is), d, s, r);
+    if (us.compressed) return run_model(build_users(us), full_of(is), d, s, r);
+    if (is.compressed) return run_model(full_of(us), build_items(is), d, s, r);
+    return run_model(full_of(us), full_of(is), d, s, r);
+}
+
+// The same kind on both sides.
 template <class Build>
 row run_sides(const side& us, const side& is, Build&& build, const dataset& d, const settings& s,
               const row& r) {
-    using full = bm::full_embedding<scalar, opt>;
-    auto full_of = [&](const side& x) { return full(x.n, emb_options(s, x.salt), opt_config(s)); };
-    if (us.compressed && is.compressed) return run_model(build(us), build(is), d, s, r);
-    if (us.compressed) return run_model(build(us), full_of(is), d, s, r);
-    if (is.compressed) return run_model(full_of(us), build(is), d, s, r);
-    return run_model(full_of(us), full_of(is), d, s, r);
+    return run_sides(us, is, build, build, d, s, r);
 }
 
 row run_one(const std::string& method, const std::string& hash, double ratio, std::uint32_t k,
@@ -297,6 +305,12 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
     row out;
     with_hash(hash, [&](auto policy) {
         using H = decltype(policy);
+        auto freq_bloom_of = [&](const side& x) {
+            bm::freq_options fo;
+            fo.head_share = s.head_share;
+            return bm::freq_bloom_embedding<scalar, opt>(x.n, *x.counts, bloom_opts(x, k), fo,
+                                                         emb_options(s, x.salt), oc, H{});
+        };
         if (method == "bloom" || method == "hashing") {
             const std::uint32_t kk = method == "hashing" ? 1 : k;
             out = run_sides(
@@ -313,15 +327,7 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
                 },
                 d, s, r);
         } else if (method == "freq-bloom") {
-            bm::freq_options fo;
-            fo.head_share = s.head_share;
-            out = run_sides(
-                us, is,
-                [&](const side& x) {
-                    return bm::freq_bloom_embedding<scalar, opt>(x.n, *x.counts, bloom_opts(x, k), fo,
-                                                                 emb_options(s, x.salt), oc, H{});
-                },
-                d, s, r);
+            out = run_sides(us, is, freq_bloom_of, d, s, r);
         } else if (method == "bloom-history") {
             // The paper's input side: a user is the Bloom filter of its training items, hashed by
             // --history-k functions into the user side's row budget. Items: frequency-aware
@@ -330,20 +336,14 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
                 throw bloom::invalid_argument("bloom-compare: bloom-history encodes users by their "
                                               "training items; it needs --compress users or "
                                               "users,items");
-            bm::bloom_options ub = bloom_opts(us, s.history_k);
-            ub.comb = bm::combine::mean;
-            bm::history_bloom_embedding<scalar, opt> users(us.n, d.train_lists.offsets, d.train_lists.items,
-                                                           d.n_items, ub, emb_options(s, us.salt), oc, H{});
-            bm::freq_options fo;
-            fo.head_share = s.head_share;
-            if (is.compressed)
-                out = run_model(std::move(users),
-                                bm::freq_bloom_embedding<scalar, opt>(is.n, *is.counts, bloom_opts(is, k), fo,
-                                                                      emb_options(s, is.salt), oc, H{}),
-                                d, s, r);
-            else
-                out = run_model(std::move(users),
-                                bm::full_embedding<scalar, opt>(is.n, emb_options(s, is.salt), oc), d, s, r);
+            auto history_of = [&](const side& x) {
+                bm::bloom_options ub = bloom_opts(x, s.history_k);
+                ub.comb = bm::combine::mean;
+                return bm::history_bloom_embedding<scalar, opt>(x.n, d.train_lists.offsets,
+                                                                d.train_lists.items, d.n_items, ub,
+                                                                emb_options(s, x.salt), oc, H{});
+            };
+            out = run_sides(us, is, history_of, freq_bloom_of, d, s, r);
         } else {
             throw bloom::invalid_argument("bloom-compare: unknown method '" + method +
                                           "' (full, bloom, hashing, hash-emb, qr, freq-bloom, "

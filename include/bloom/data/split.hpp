@@ -55,6 +55,18 @@ inline train_test split_by_flag(const interactions& data, const std::vector<char
     return {data.subset(train_rows), data.subset(test_rows)};
 }
 
+// Spotlight's cut of a shuffled order: its first floor((1 - test_share) * n) positions go to train,
+// the rest to test.
+inline train_test split_by_order(const interactions& data, const std::vector<std::size_t>& order,
+                                 double test_share) {
+    const std::size_t n = data.size();
+    const auto n_train = static_cast<std::size_t>(
+        std::floor((1.0 - test_share) * static_cast<double>(n)));
+    std::vector<char> in_test(n, 0);
+    for (std::size_t k = n_train; k < n; ++k) in_test[order[k]] = 1;
+    return split_by_flag(data, in_test);
+}
+
 }  // namespace detail
 
 // Random split of the interactions: floor((1 - test_share) * n) to train, the rest to test.
@@ -64,11 +76,7 @@ inline train_test random_split(const interactions& data, double test_share, engi
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), std::size_t{0});
     detail::shuffle(order.data(), n, rng);
-    const auto n_train = static_cast<std::size_t>(
-        std::floor((1.0 - test_share) * static_cast<double>(n)));
-    std::vector<char> in_test(n, 0);
-    for (std::size_t k = n_train; k < n; ++k) in_test[order[k]] = 1;
-    return detail::split_by_flag(data, in_test);
+    return detail::split_by_order(data, order, test_share);
 }
 
 inline train_test random_split(const interactions& data, double test_share = 0.2,
@@ -86,13 +94,8 @@ inline train_test random_split(const interactions& data, double test_share = 0.2
 inline train_test numpy_random_split(const interactions& data, double test_share = 0.2,
                                      std::uint32_t seed = 42) {
     detail::check_share(test_share, "numpy_random_split");
-    const std::size_t n = data.size();
-    const std::vector<std::size_t> order = detail::numpy_legacy_permutation(n, seed);
-    const auto n_train = static_cast<std::size_t>(
-        std::floor((1.0 - test_share) * static_cast<double>(n)));
-    std::vector<char> in_test(n, 0);
-    for (std::size_t k = n_train; k < n; ++k) in_test[order[k]] = 1;
-    return detail::split_by_flag(data, in_test);
+    return detail::split_by_order(data, detail::numpy_legacy_permutation(data.size(), seed),
+                                  test_share);
 }
 
 // Per user, the n latest interactions go to test (timestamps required; equal timestamps are
