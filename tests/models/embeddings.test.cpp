@@ -2,6 +2,7 @@
 // touched, configuration errors are reported.
 #include <catch2/catch.hpp>
 
+#include <bloom/hash/modulo.hpp>
 #include <bloom/hash/murmur3.hpp>
 #include <bloom/hash/xxhash.hpp>
 #include <bloom/models/embeddings.hpp>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -129,6 +131,111 @@ TEST_CASE("bloom_embedding sums (or averages) exactly the spec's rows", "[models
         for (int j = 0; j < 4; ++j) s += w(p[j], c);
         CHECK(e[static_cast<std::size_t>(c)] == Approx(s));
     }
+}
+
+namespace {
+
+// The n x k position table a bloom_embedding of the given policy builds with these options.
+template <class Hash>
+std::vector<std::uint32_t> rows_of(std::uint32_t n, const bloom::models::bloom_options& b) {
+    bloom::models::embedding_options o;
+    o.dim = 1;
+    const bloom::models::bloom_embedding<double, opt> be(n, b, o, opt::config{}, Hash{});
+    return std::vector<std::uint32_t>(be.positions(0), be.positions(0) + std::size_t{n} * b.k);
+}
+
+// Entries at which two position tables agree.
+std::size_t agreeing(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
+    return same;
+}
+
+// Distinct k-tuples of positions: ids that share a tuple have the same embedding.
+std::size_t distinct_tuples(const std::vector<std::uint32_t>& pos, std::uint32_t k) {
+    std::set<std::vector<std::uint32_t>> tuples;
+    for (std::size_t i = 0; i < pos.size(); i += k) {
+        std::vector<std::uint32_t> t(pos.begin() + static_cast<std::ptrdiff_t>(i),
+                                     pos.begin() + static_cast<std::ptrdiff_t>(i + k));
+        std::sort(t.begin(), t.end());
+        tuples.insert(std::move(t));
+    }
+    return tuples.size();
+}
+
+}  // namespace
+
+// bloom-compare sets hash_seed = training seed + 1 (users) or + 2 (items). murmur3_32 keeps only
+// the low 32 bits of a per-hash seed, but those seeds come from the user seed through SplitMix64,
+// so consecutive user seeds, and user seeds that differ only above bit 32, still give unrelated
+// position tables (about 1/m of the entries agree, by chance).
+TEST_CASE("murmur3_32 rows change with hash_seed as xxh3's do, high seed bits included",
+          "[models][embeddings]") {
+    using namespace bloom::models;
+    bloom_options b;
+    b.rows = 336;
+    b.k = 4;
+    const std::uint32_t n = 1682;
+    const std::size_t entries = std::size_t{n} * b.k;
+    for (const std::uint64_t base : {std::uint64_t{2}, std::uint64_t{3}, std::uint64_t{44}}) {
+        for (const std::uint64_t other : {base + 1, base + (std::uint64_t{1} << 32)}) {
+            INFO("hash seeds " << base << " and " << other);
+            bloom_options a = b, c = b;
+            a.hash_seed = base;
+            c.hash_seed = other;
+            CHECK(agreeing(rows_of<bloom::murmur3_32>(n, a), rows_of<bloom::murmur3_32>(n, c)) <
+                  entries / 50);
+            CHECK(agreeing(rows_of<bloom::xxh3>(n, a), rows_of<bloom::xxh3>(n, c)) < entries / 50);
+        }
+    }
+}
+
+TEST_CASE("key_stride hashes id i as the key i * stride; the default is the id itself",
+          "[models][embeddings]") {
+    using namespace bloom::models;
+    bloom_options b;
+    b.rows = 37;
+    b.k = 3;
+    b.hash_seed = 9;
+    const std::vector<std::uint32_t> plain = rows_of<bloom::xxh3>(50, b);
+    const auto spec = make_spec<bloom::xxh3>(50, b);
+    std::uint32_t p[3];
+    spec.positions(std::uint32_t{7}, p);
+    for (int j = 0; j < 3; ++j) CHECK(plain[7 * 3 + j] == p[j]);
+    b.key_stride = 1000;
+    const std::vector<std::uint32_t> strided = rows_of<bloom::xxh3>(50, b);
+    const auto sspec = make_spec<bloom::xxh3>(50, b);
+    CHECK(sspec.items() == 49 * 1000 + 1);
+    sspec.positions(std::uint32_t{7000}, p);
+    for (int j = 0; j < 3; ++j) CHECK(strided[7 * 3 + j] == p[j]);
+    b.key_stride = 0;
+    CHECK_THROWS_AS(rows_of<bloom::xxh3>(50, b), bloom::invalid_argument);
+    b.key_stride = std::uint64_t{1} << 28;
+    CHECK_THROWS_WITH(rows_of<bloom::xxh3>(50, b), Catch::Contains("beyond 32 bits"));
+}
+
+// The weak identity baseline on structured keys: with ids that are multiples of 1000 and m = 336
+// (gcd 8), `modulo` puts every id at one of 336 / 8 = 42 residues, and its k positions are fixed
+// shifts of that residue, so the 1682 ids share 42 embeddings. Real hashes keep nearly every id
+// apart on the same keys. (On dense ids, modulo already gives only m distinct tuples.)
+TEST_CASE("modulo collapses on strided ids where xxh3 and murmur3_32 do not",
+          "[models][embeddings]") {
+    using namespace bloom::models;
+    bloom_options b;
+    b.rows = 336;
+    b.k = 4;
+    b.hash_seed = 44;
+    const std::uint32_t n = 1682;
+    CHECK(distinct_tuples(rows_of<bloom::modulo>(n, b), b.k) == 336);
+    CHECK(distinct_tuples(rows_of<bloom::xxh3>(n, b), b.k) >= 1670);
+    b.key_stride = 1000;
+    CHECK(distinct_tuples(rows_of<bloom::modulo>(n, b), b.k) == 42);
+    CHECK(distinct_tuples(rows_of<bloom::xxh3>(n, b), b.k) >= 1670);
+    CHECK(distinct_tuples(rows_of<bloom::murmur3_32>(n, b), b.k) >= 1670);
+    // ids that are multiples of m: one tuple for all of them
+    b.key_stride = 336;
+    CHECK(distinct_tuples(rows_of<bloom::modulo>(n, b), b.k) == 1);
+    CHECK(distinct_tuples(rows_of<bloom::xxh3>(n, b), b.k) >= 1670);
 }
 
 TEST_CASE("a step touches only the rows of the ids in the batch", "[models][embeddings]") {

@@ -78,6 +78,10 @@ struct bloom_options {
     combine comb = combine::sum;
     std::uint64_t hash_seed = 0;
     derivation derive = derivation::seeded;
+    // Id i is hashed as the key i * key_stride (1: the id itself). Real logs often carry
+    // structured keys (multiples of 1000, of a shard count...); a stride reproduces them on dense
+    // ids, to see which hash policies keep their spread on such keys. The table size is unchanged.
+    std::uint64_t key_stride = 1;
 };
 
 namespace detail {
@@ -121,10 +125,17 @@ struct has_update_rows<
 }  // namespace detail
 
 // How a hashed kind finds an id's rows: the spec these options describe (4-byte integer keys).
+// The spec hashes keys: id i is the key i * b.key_stride, so its d is the largest key plus one.
 template <class Hash>
 basic_spec<Hash> make_spec(std::uint32_t n, const bloom_options& b) {
+    if (b.key_stride == 0) ::bloom::detail::throw_invalid("bloom_options: key_stride must be at least 1");
+    const std::uint64_t last = n == 0 ? 0 : static_cast<std::uint64_t>(n - 1);
+    if (b.key_stride > 1 && last > 0xFFFFFFFFULL / b.key_stride)
+        ::bloom::detail::throw_invalid("bloom_options: key_stride " + std::to_string(b.key_stride) +
+                                       " takes the keys of " + std::to_string(n) +
+                                       " ids beyond 32 bits");
     spec_config c;
-    c.items = n;
+    c.items = n == 0 ? 0 : last * b.key_stride + 1;
     c.m = b.rows;
     c.k = b.k;
     c.seed = b.hash_seed;
@@ -143,7 +154,8 @@ std::vector<std::uint32_t> position_table(std::uint32_t n, const bloom_options& 
     const basic_spec<Hash> spec = make_spec<Hash>(n, b);
     std::vector<std::uint32_t> pos(static_cast<std::size_t>(n) * b.k);
     for (std::uint32_t id = 0; id < n; ++id)
-        spec.positions(id, pos.data() + static_cast<std::size_t>(id) * b.k);
+        spec.positions(static_cast<std::uint32_t>(id * b.key_stride),
+                       pos.data() + static_cast<std::size_t>(id) * b.k);
     return pos;
 }
 
