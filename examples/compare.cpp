@@ -5,6 +5,8 @@
 //   bloom-compare                           the default grid on the built-in synthetic data
 //   bloom-compare --data u.data             MovieLens (100K/1M/10M/20M/25M, detected) or CSV
 //   bloom-compare --methods full,bloom --ratios 0.2 --k 4 --hashes murmur3_32 --out results
+//   bloom-compare --methods full,bloom --hashes all --hash-seeds 5 --out study   hash study:
+//                                           mean and spread over 5 hash seeds per row
 //
 // Run `bloom-compare --help` for every option.
 #include <bloom/data/loaders.hpp>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -57,6 +60,8 @@ struct settings {
     std::string split = "random";
     std::uint64_t seed = 42;
     std::optional<std::uint64_t> train_seed;  // initialisation, hashing, sampling; default: seed
+    std::uint32_t hash_seeds = 1;  // runs per hashed row, hash seeds s = 0..hash_seeds-1
+    std::uint64_t id_stride = 1;   // hashed kinds hash id i as the key i * id_stride
     std::string out;
     bool quiet = false;
     bool skip_eval = false;
@@ -76,8 +81,68 @@ struct row {
     std::uint32_t history_k = 0;  // bloom-history: hash functions of the users' filters (else 0)
     std::size_t params = 0;
     double mb = 0, sec_per_epoch = 0, fit_seconds = 0;
-    bloom::eval::ranking_result m;
+    bloom::eval::ranking_result m;  // with several runs: the means over the runs
+    // One run per hash seed (a single one for kinds without a hash); filled by average_runs.
+    struct run {
+        std::uint32_t hash_seed = 0;
+        double sec_per_epoch = 0, fit_seconds = 0;
+        bloom::eval::ranking_result m;
+    };
+    std::vector<run> runs;
 };
+
+// Mean, sample standard deviation (0 for one value), min and max of some values.
+struct spread {
+    double mean = 0, std = 0, min = 0, max = 0;
+};
+template <class Get>
+spread spread_of(const std::vector<row::run>& runs, Get&& get) {
+    spread sp;
+    if (runs.empty()) return sp;
+    sp.min = sp.max = get(runs.front());
+    for (const row::run& r : runs) {
+        const double v = get(r);
+        sp.mean += v;
+        sp.min = std::min(sp.min, v);
+        sp.max = std::max(sp.max, v);
+    }
+    const double n = static_cast<double>(runs.size());
+    sp.mean /= n;
+    if (runs.size() > 1) {
+        double ss = 0;
+        for (const row::run& r : runs) ss += (get(r) - sp.mean) * (get(r) - sp.mean);
+        sp.std = std::sqrt(ss / (n - 1));
+    }
+    return sp;
+}
+spread mrr_spread(const row& r) {
+    return spread_of(r.runs, [](const row::run& x) { return x.m.mrr; });
+}
+spread p10_spread(const row& r) {
+    return spread_of(r.runs, [](const row::run& x) { return x.m.precision; });
+}
+
+// One row from the runs of the same (method, hash, ratio, k), one per hash seed: the
+// configuration of the first, the means of the times and metrics, and the runs themselves.
+row average_runs(const std::vector<row>& runs, const std::vector<std::uint32_t>& seeds) {
+    row out = runs.front();
+    out.runs.clear();
+    for (std::size_t i = 0; i < runs.size(); ++i)
+        out.runs.push_back({seeds[i], runs[i].sec_per_epoch, runs[i].fit_seconds, runs[i].m});
+    auto mean = [&](auto get) {
+        return spread_of(out.runs, get).mean;
+    };
+    out.sec_per_epoch = mean([](const row::run& x) { return x.sec_per_epoch; });
+    out.fit_seconds = mean([](const row::run& x) { return x.fit_seconds; });
+    out.m.mrr = mean([](const row::run& x) { return x.m.mrr; });
+    out.m.precision = mean([](const row::run& x) { return x.m.precision; });
+    out.m.recall = mean([](const row::run& x) { return x.m.recall; });
+    out.m.ndcg = mean([](const row::run& x) { return x.m.ndcg; });
+    out.m.map = mean([](const row::run& x) { return x.m.map; });
+    out.m.map_at_k = mean([](const row::run& x) { return x.m.map_at_k; });
+    out.m.hit_rate = mean([](const row::run& x) { return x.m.hit_rate; });
+    return out;
+}
 
 std::uint64_t training_seed(const settings& s) { return s.train_seed.value_or(s.seed); }
 
@@ -251,8 +316,11 @@ row run_sides(const side& us, const side& is, Build&& build, const dataset& d, c
     return run_sides(us, is, build, build, d, s, r);
 }
 
+// hash_run: which of the --hash-seeds runs this is (0 .. hash_seeds-1); run 0 keeps the hash
+// seeds bloom-compare has always used, training seed + salt.
 row run_one(const std::string& method, const std::string& hash, double ratio, std::uint32_t k,
-            const dataset& d, const settings& s, const std::vector<std::uint64_t>& user_counts,
+            std::uint32_t hash_run, const dataset& d, const settings& s,
+            const std::vector<std::uint64_t>& user_counts,
             const std::vector<std::uint64_t>& item_counts) {
     row r;
     r.method = method;
@@ -274,7 +342,8 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
         b.rows = rows_for(x.n, ratio, kk);
         b.k = kk;
         b.comb = s.combine == "mean" ? bm::combine::mean : bm::combine::sum;
-        b.hash_seed = training_seed(s) + x.salt;
+        b.hash_seed = training_seed(s) + x.salt + hash_run * 0x9E3779B97F4A7C15ULL;
+        b.key_stride = s.id_stride;
         return b;
     };
     if (method == "full") {
@@ -363,11 +432,14 @@ std::string pct(double v, double ref) {
     return fmt(100.0 * v / ref, 0) + "%";
 }
 
-void print_table(const std::vector<row>& rows, const row* full, std::ostream& os) {
-    const std::vector<std::string> head = {"method", "hash",   "ratio", "k",     "dim",
-                                           "params", "MB",     "s/epoch", "MRR", "P@10",
-                                           "R@10",   "NDCG@10", "MRR%",  "P@10%", "R@10%",
-                                           "NDCG%"};
+void print_table(const std::vector<row>& rows, const row* full, const settings& s,
+                 std::ostream& os) {
+    std::vector<std::string> head = {"method", "hash",   "ratio", "k",     "dim",
+                                     "params", "MB",     "s/epoch", "MRR", "P@10",
+                                     "R@10",   "NDCG@10", "MRR%",  "P@10%", "R@10%",
+                                     "NDCG%"};
+    const bool seeds = s.hash_seeds > 1;
+    if (seeds) head.insert(head.end(), {"runs", "MRR sd", "MRR min..max", "P@10 sd"});
     std::vector<std::vector<std::string>> cells;
     for (const row& r : rows) {
         const std::string kcell = r.history_k ? std::to_string(r.history_k) + "|" + std::to_string(r.k)
@@ -380,6 +452,12 @@ void print_table(const std::vector<row>& rows, const row* full, std::ostream& os
                          full ? pct(r.m.precision, full->m.precision) : "-",
                          full ? pct(r.m.recall, full->m.recall) : "-",
                          full ? pct(r.m.ndcg, full->m.ndcg) : "-"});
+        if (seeds) {
+            const spread ms = mrr_spread(r), ps = p10_spread(r);
+            cells.back().insert(cells.back().end(),
+                                {std::to_string(r.runs.size()), fmt(ms.std, 4),
+                                 fmt(ms.min, 4) + ".." + fmt(ms.max, 4), fmt(ps.std, 4)});
+        }
     }
     std::vector<std::size_t> w(head.size());
     for (std::size_t c = 0; c < head.size(); ++c) {
@@ -404,9 +482,25 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
                    const dataset& d, const settings& s) {
     std::ofstream csv(prefix + ".csv");
     if (!csv) throw bloom::error("bloom: cannot write " + prefix + ".csv");
-    csv << "method,hash,ratio,k,dim,combine,params,mb,sec_per_epoch,mrr,p10,r10,ndcg10,map,"
-           "hit10,mrr_share,p10_share,r10_share,ndcg10_share,history_k\n";
+    std::ofstream runs_csv(prefix + "-runs.csv");
+    if (!runs_csv) throw bloom::error("bloom: cannot write " + prefix + "-runs.csv");
+    const char* columns = "method,hash,ratio,k,dim,combine,params,mb,sec_per_epoch,mrr,p10,r10,"
+                          "ndcg10,map,hit10,mrr_share,p10_share,r10_share,ndcg10_share,history_k";
+    // PREFIX.csv: one row per configuration (means over its runs) and the runs' spread;
+    // PREFIX-runs.csv: one row per run, with its hash seed (the run's index s).
+    csv << columns << ",runs,mrr_std,mrr_min,mrr_max,p10_std,p10_min,p10_max,id_stride\n";
+    runs_csv << columns << ",hash_seed,id_stride\n";
     auto share = [&](double v, double ref) { return full && ref > 0 ? v / ref : 0.0; };
+    auto metrics = [&](std::ostream& os, const row& r, const bloom::eval::ranking_result& m,
+                       double sec_per_epoch) {
+        os << r.method << ',' << r.hash << ',' << r.ratio << ',' << r.k << ',' << r.dim << ','
+           << r.combine << ',' << r.params << ',' << r.mb << ',' << sec_per_epoch << ',' << m.mrr
+           << ',' << m.precision << ',' << m.recall << ',' << m.ndcg << ',' << m.map << ','
+           << m.hit_rate << ',' << share(m.mrr, full ? full->m.mrr : 0) << ','
+           << share(m.precision, full ? full->m.precision : 0) << ','
+           << share(m.recall, full ? full->m.recall : 0) << ','
+           << share(m.ndcg, full ? full->m.ndcg : 0) << ',' << r.history_k;
+    };
     nlohmann::json j;
     j["data"] = d.name;
     j["users"] = d.n_users;
@@ -416,18 +510,32 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
     j["settings"] = {{"dim", s.dim},         {"epochs", s.epochs}, {"batch", s.batch},
                      {"lr", s.lr},           {"l2", s.l2},         {"loss", s.loss},
                      {"compress", s.compress}, {"seed", s.seed},   {"optimizer", "lazy adam"},
-                     {"split", s.split},     {"train_seed", training_seed(s)}};
+                     {"split", s.split},     {"train_seed", training_seed(s)},
+                     {"hash_seeds", s.hash_seeds}, {"id_stride", s.id_stride}};
     j["results"] = nlohmann::json::array();
     for (const row& r : rows) {
         const double ms = share(r.m.mrr, full ? full->m.mrr : 0),
                      ps = share(r.m.precision, full ? full->m.precision : 0),
                      rs = share(r.m.recall, full ? full->m.recall : 0),
                      ns = share(r.m.ndcg, full ? full->m.ndcg : 0);
-        csv << r.method << ',' << r.hash << ',' << r.ratio << ',' << r.k << ',' << r.dim << ','
-            << r.combine << ',' << r.params << ',' << r.mb << ',' << r.sec_per_epoch << ','
-            << r.m.mrr << ',' << r.m.precision << ',' << r.m.recall << ',' << r.m.ndcg << ','
-            << r.m.map << ',' << r.m.hit_rate << ',' << ms << ',' << ps << ',' << rs << ','
-            << ns << ',' << r.history_k << '\n';
+        const spread msp = mrr_spread(r), psp = p10_spread(r);
+        metrics(csv, r, r.m, r.sec_per_epoch);
+        csv << ',' << r.runs.size() << ',' << msp.std << ',' << msp.min << ',' << msp.max << ','
+            << psp.std << ',' << psp.min << ',' << psp.max << ',' << s.id_stride << '\n';
+        nlohmann::json runs = nlohmann::json::array();
+        for (const row::run& x : r.runs) {
+            metrics(runs_csv, r, x.m, x.sec_per_epoch);
+            runs_csv << ',' << x.hash_seed << ',' << s.id_stride << '\n';
+            runs.push_back({{"hash_seed", x.hash_seed},
+                            {"sec_per_epoch", x.sec_per_epoch},
+                            {"fit_seconds", x.fit_seconds},
+                            {"mrr", x.m.mrr},
+                            {"p10", x.m.precision},
+                            {"r10", x.m.recall},
+                            {"ndcg10", x.m.ndcg},
+                            {"map", x.m.map},
+                            {"hit10", x.m.hit_rate}});
+        }
         j["results"].push_back({{"method", r.method},
                                 {"hash", r.hash},
                                 {"ratio", r.ratio},
@@ -448,7 +556,14 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
                                 {"mrr_share", ms},
                                 {"p10_share", ps},
                                 {"r10_share", rs},
-                                {"ndcg10_share", ns}});
+                                {"ndcg10_share", ns},
+                                {"mrr_std", msp.std},
+                                {"mrr_min", msp.min},
+                                {"mrr_max", msp.max},
+                                {"p10_std", psp.std},
+                                {"p10_min", psp.min},
+                                {"p10_max", psp.max},
+                                {"runs", std::move(runs)}});
     }
     std::ofstream js(prefix + ".json");
     if (!js) throw bloom::error("bloom: cannot write " + prefix + ".json");
@@ -528,7 +643,21 @@ int main(int argc, char** argv) {
     app.add_option("--train-seed", s.train_seed,
                    "seed of initialisation, hashing and sampling alone (default: --seed), to "
                    "measure training noise on one split");
-    app.add_option("--out", s.out, "also write PREFIX.csv and PREFIX.json");
+    app.add_option("--hash-seeds", s.hash_seeds,
+                   "hash study: train every hashed row (method, hash, ratio, k) N times, with hash "
+                   "seeds s = 0..N-1 mixed into the tables' hash seeds (training seed fixed; s = 0 "
+                   "is the single run's seed). The table shows the means and the runs' spread; "
+                   "--out writes the means with mrr_std/min/max and p10_std/min/max to PREFIX.csv "
+                   "and one row per run, with its hash_seed s, to PREFIX-runs.csv. Kinds without "
+                   "a hash (full, qr, small-dim) run once")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--id-stride", s.id_stride,
+                   "hashed kinds hash id i as the key i * S (structured keys, such as ids that "
+                   "are multiples of 1000, on the same data; table sizes unchanged)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--out", s.out, "also write PREFIX.csv, PREFIX-runs.csv and PREFIX.json");
     app.add_flag("--quiet", s.quiet, "no progress line on stderr");
     app.add_flag("--skip-eval", s.skip_eval, "train and time only (accuracy columns stay 0)");
     bool list_hashes = false;
@@ -575,17 +704,29 @@ int main(int argc, char** argv) {
                 method == "full" ? std::vector<double>{1.0} : s.ratios;
             const std::vector<std::uint32_t> ks =
                 uses_k(method) ? s.ks : std::vector<std::uint32_t>{1};
+            const std::uint32_t n_runs = uses_hash(method) ? s.hash_seeds : 1;
             for (const std::string& h : hashes)
                 for (double ratio : ratios)
                     for (std::uint32_t k : ks) {
-                        rows.push_back(run_one(method, h, ratio, k, d, s, uc, ic));
+                        std::vector<row> runs;
+                        std::vector<std::uint32_t> seeds;
+                        for (std::uint32_t hs = 0; hs < n_runs; ++hs) {
+                            runs.push_back(run_one(method, h, ratio, k, hs, d, s, uc, ic));
+                            seeds.push_back(hs);
+                        }
+                        rows.push_back(average_runs(runs, seeds));
                         if (method == "full") full = &rows.front();
                     }
         }
         if (full != nullptr) full = &rows.front();
-        print_table(rows, full, std::cout);
+        print_table(rows, full, s, std::cout);
         std::cout << "\nMRR: mean over test users of the mean 1/rank of their test items among "
                      "all items, train items excluded. Shares are of the full table's.\n";
+        if (s.hash_seeds > 1)
+            std::cout << "Hashed rows: means over " << s.hash_seeds
+                      << " hash seeds (training seed fixed); sd: sample standard deviation.\n";
+        if (s.id_stride > 1)
+            std::cout << "Hashed kinds hash id i as the key i * " << s.id_stride << ".\n";
         if (!s.out.empty()) {
             write_outputs(s.out, rows, full, d, s);
             std::cout << "wrote " << s.out << ".csv and " << s.out << ".json\n";
