@@ -9,6 +9,10 @@
 //   sigmoid_bce_with_logits(logits, targets)    targets dense, same shape, values in [0, 1]
 //       loss = mean over all entries of max(z, 0) - z y + log(1 + e^-|z|).
 //
+// Regression (the network's PMI and CCA codings, which predict a real m-vector):
+//   squared_error(pred, targets)                targets dense, same shape
+//       loss = (1/n) sum_i ||pred_i - y_i||^2: summed over a row's m columns, averaged over rows.
+//
 // Implicit-feedback ranking (Spotlight's losses), on scores of positive and sampled negative items;
 // each is the mean over entries:
 //   bpr(pos, neg)             1 - sigmoid(pos - neg)                  (Spotlight's bpr_loss)
@@ -290,6 +294,27 @@ var adaptive_hinge(tape<S>& t, var pos, var neg, S margin = S(1)) {
         n.aux(i, 1 + j) = inv;
     }
     detail::set_loss(n, static_cast<S>(total) * inv);
+    return var{self};
+}
+
+// --- regression --------------------------------------------------------------------------------
+
+template <class S>
+var squared_error(tape<S>& t, var pred, const matrix<S>& targets) {
+    const matrix<S>& Z = t.value(pred);
+    if (Z.rows() != targets.rows() || Z.cols() != targets.cols())
+        detail::shape_error("squared_error", "predictions are " + detail::shape(Z) +
+                                                 " but targets are " + detail::shape(targets));
+    if (Z.rows() == 0) detail::shape_error("squared_error", "empty batch");
+    if (!targets.allFinite())
+        ::bloom::detail::throw_invalid("squared_error: a target is NaN or infinite");
+    const std::uint32_t self = t.push(&detail::loss1_back<S>, {pred});
+    node<S>& n = t.at(self);
+    const S inv_n = S(1) / static_cast<S>(Z.rows());
+    n.aux = Z - targets;  // the difference, then d loss / d pred = 2 (pred - y) / n
+    const S total = n.aux.squaredNorm() * inv_n;
+    n.aux *= S(2) * inv_n;
+    detail::set_loss(n, total);
     return var{self};
 }
 

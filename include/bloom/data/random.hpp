@@ -51,28 +51,53 @@ void shuffle(T* first, std::size_t n, engine& rng) {
     }
 }
 
-// NumPy's legacy RandomState(seed).permutation(n), bit for bit: MT19937 seeded with seed (NumPy's
-// init_genrand, which std::mt19937 shares), then for i = n-1 down to 1 a bounded draw j in
+// NumPy's legacy RandomState(seed) as far as its shuffles go, bit for bit: MT19937 seeded with
+// seed (NumPy's init_genrand, which std::mt19937 shares); interval(i) is a bounded draw j in
 // [0, i] by mask rejection on 32-bit outputs (two outputs, high word first, once i needs more
-// than 32 bits) and swap(p[i], p[j]). Spotlight's random_train_test_split shuffles this way.
-inline std::vector<std::size_t> numpy_legacy_permutation(std::size_t n, std::uint32_t seed) {
-    std::mt19937 mt(seed);
-    std::vector<std::size_t> p(n);
-    for (std::size_t i = 0; i < n; ++i) p[i] = i;
-    for (std::size_t i = n; i-- > 1;) {
+// than 32 bits), and shuffle() is NumPy's legacy in-place shuffle of a 1-D array: for i = n-1
+// down to 1, swap(a[i], a[interval(i)]). One object carries the state from call to call, as a
+// RandomState does (a script that shuffles several arrays in turn is reproduced in order).
+class numpy_legacy_rng {
+public:
+    explicit numpy_legacy_rng(std::uint32_t seed) : mt_(seed) {}
+
+    std::uint64_t interval(std::uint64_t i) {
+        if (i == 0) return 0;
         const std::uint64_t mask = all_ones_up_to(i);
         std::uint64_t j;
         if (i <= 0xffffffffULL) {
-            do j = static_cast<std::uint64_t>(mt()) & mask; while (j > i);
+            do j = static_cast<std::uint64_t>(mt_()) & mask; while (j > i);
         } else {
             do {
-                const std::uint64_t hi = mt();
-                j = ((hi << 32) | static_cast<std::uint64_t>(mt())) & mask;
+                const std::uint64_t hi = mt_();
+                j = ((hi << 32) | static_cast<std::uint64_t>(mt_())) & mask;
             } while (j > i);
         }
-        std::swap(p[i], p[static_cast<std::size_t>(j)]);
+        return j;
     }
-    return p;
+
+    template <class T>
+    void shuffle(T* a, std::size_t n) {
+        for (std::size_t i = n; i-- > 1;) std::swap(a[i], a[static_cast<std::size_t>(interval(i))]);
+    }
+
+    // RandomState.permutation(n): a shuffled 0..n-1.
+    std::vector<std::size_t> permutation(std::size_t n) {
+        std::vector<std::size_t> p(n);
+        for (std::size_t i = 0; i < n; ++i) p[i] = i;
+        shuffle(p.data(), n);
+        return p;
+    }
+
+private:
+    std::mt19937 mt_;
+};
+
+// NumPy's legacy RandomState(seed).permutation(n), bit for bit. Spotlight's
+// random_train_test_split shuffles this way.
+inline std::vector<std::size_t> numpy_legacy_permutation(std::size_t n, std::uint32_t seed) {
+    numpy_legacy_rng rng(seed);
+    return rng.permutation(n);
 }
 
 }  // namespace detail

@@ -53,6 +53,7 @@ struct ranking_result {
     unsigned threads = 0;        // threads used
     // Means over the users evaluated of the user_metrics fields (metrics.hpp).
     double mrr = 0;        // of rr
+    double mrr_best = 0;   // of rr_best: 1 / rank of each user's best-ranked test item
     double precision = 0;  // @k
     double recall = 0;     // @k
     double ndcg = 0;       // @k
@@ -71,12 +72,13 @@ namespace detail {
 
 struct metric_sums {
     std::size_t users = 0, test_items = 0;
-    double rr = 0, precision = 0, recall = 0, ndcg = 0, ap = 0, ap_at_k = 0, hit = 0;
+    double rr = 0, rr_best = 0, precision = 0, recall = 0, ndcg = 0, ap = 0, ap_at_k = 0, hit = 0;
 
     void add(const user_metrics& m) noexcept {
         ++users;
         test_items += m.n_test;
         rr += m.rr;
+        rr_best += m.rr_best;
         precision += m.precision;
         recall += m.recall;
         ndcg += m.ndcg;
@@ -88,6 +90,7 @@ struct metric_sums {
         users += o.users;
         test_items += o.test_items;
         rr += o.rr;
+        rr_best += o.rr_best;
         precision += o.precision;
         recall += o.recall;
         ndcg += o.ndcg;
@@ -164,7 +167,7 @@ ranking_result evaluate_ranking(Scorer&& scorer, std::size_t n_items, const user
     std::atomic<bool> stop{false};
 
     const auto work = [&](failure& fail) {
-        basic_ranker<Scalar> ranker(n_items);
+        basic_ranker<Scalar> rk(n_items);
         for (;;) {
             // Check before taking a block: a block once taken is always finished (or fails), so
             // the lowest failing user is always reached.
@@ -179,12 +182,12 @@ ranking_result evaluate_ranking(Scorer&& scorer, std::size_t n_items, const user
                 if (n_test == 0) continue;
                 const auto user = static_cast<std::uint32_t>(u);
                 try {
-                    scorer(user, ranker.scores());
+                    scorer(user, rk.scores());
                     if (has_train)
-                        ranker.rank(user, train.begin(u), train.count(u), test.begin(u), n_test);
+                        rk.rank(user, train.begin(u), train.count(u), test.begin(u), n_test);
                     else
-                        ranker.rank(user, nullptr, 0, test.begin(u), n_test);
-                    const user_metrics m = metrics_from_ranks(ranker.ranks(), opt.k, user);
+                        rk.rank(user, nullptr, 0, test.begin(u), n_test);
+                    const user_metrics m = metrics_from_ranks(rk.ranks(), opt.k, user);
                     block.add(m);
                     if (opt.per_user) result.per_user[slot++] = m;
                 } catch (...) {
@@ -229,6 +232,7 @@ ranking_result evaluate_ranking(Scorer&& scorer, std::size_t n_items, const user
     result.users = total.users;
     result.test_items = total.test_items;
     result.mrr = total.rr / n;
+    result.mrr_best = total.rr_best / n;
     result.precision = total.precision / n;
     result.recall = total.recall / n;
     result.ndcg = total.ndcg / n;

@@ -13,6 +13,8 @@
 // Definitions (T = the user's distinct test items, m = |T|, r_1 < ... < r_m their ranks,
 // hits = |{j : r_j <= k}|):
 //   reciprocal rank  rr    = (1/m) sum_j 1/r_j                  (averaged over users: MRR)
+//   best rank        rr_best = 1/r_1: the reciprocal rank of the best-ranked test item (the MRR
+//                    of most papers and of ../shared/peers/torch_bloom_mlp.py)
 //   precision@k            = hits / k                           (k even when k > n_items)
 //   recall@k               = hits / m
 //   hit@k                  = 1 if hits > 0 else 0
@@ -44,6 +46,7 @@ struct user_metrics {
     std::size_t n_test = 0;  // distinct test items (m)
     std::size_t hits = 0;    // test items in the top k
     double rr = 0;           // mean reciprocal rank of the test items
+    double rr_best = 0;      // reciprocal rank of the best-ranked test item
     double precision = 0;    // precision@k
     double recall = 0;       // recall@k
     double ndcg = 0;         // NDCG@k
@@ -86,6 +89,7 @@ inline user_metrics metrics_from_ranks(const std::size_t* ranks, std::size_t m, 
     for (std::size_t i = 1; i <= ideal; ++i) idcg += 1.0 / std::log2(static_cast<double>(i) + 1.0);
     const double dm = static_cast<double>(m);
     r.rr = rr / dm;
+    r.rr_best = 1.0 / static_cast<double>(ranks[0]);
     r.precision = static_cast<double>(r.hits) / static_cast<double>(k);
     r.recall = static_cast<double>(r.hits) / dm;
     r.ndcg = dcg / idcg;

@@ -1,0 +1,546 @@
+// The paper's network (Serrà & Karatzoglou 2017): a user's item set goes in through an input
+// code, an MLP predicts the output code of the items the user will also have, and every item's
+// score is recovered from that prediction.
+//
+//   input    the sorted union of the input items' positions (sparse code: Bloom, hashing trick,
+//            identity, ECOC...) through the row-sparse `bag` op: h = sum of rows of an m_in x H
+//            table, no dense m- or d-wide product; its gradient is row-sparse and lazy Adam
+//            updates the touched rows only. A dense code (PMI, CCA) is summed into an m_in-vector
+//            and multiplied by a dense m_in x H weight.
+//   hidden   act(h + b), optional dropout, then further dense layers (widths and activation are
+//            options), then a linear layer to m_out logits z.
+//   loss     softmax   cross-entropy of softmax(z) against the normalised target set code
+//            sigmoid   binary cross-entropy of sigmoid(z) against the target set's bits
+//            regression squared error of z against the mean of the target items' dense codes
+//   ranking  likelihood  score(i) = sum_{p in code(i)} log q_p, q = softmax(z) or sigmoid(z)
+//                        (the decoder's sum_j log p[h_j(i)]; a position listed twice counts twice)
+//            code_word   ECOC: the log-likelihood of i's whole code word under independent
+//                        sigmoids, sum_b c_ib log s_b + (1 - c_ib) log(1 - s_b), which is
+//                        sum_b log(1 - s_b) (the same for every item) + sum_{b in code(i)} z_b
+//            similarity  the cosine of z with the item's output code (PMI, CCA)
+//            The user's input items are excluded from every ranking.
+//
+// The uncompressed baseline is the same code path with identity codes (m = d, k = 1).
+// One training thread; a seed gives the same model bit for bit.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <bloom/ad/losses.hpp>
+#include <bloom/ad/ops.hpp>
+#include <bloom/ad/parameter.hpp>
+#include <bloom/ad/sparse_ops.hpp>
+#include <bloom/ad/tape.hpp>
+#include <bloom/data/random.hpp>
+#include <bloom/encoding/decoder.hpp>
+#include <bloom/error.hpp>
+#include <bloom/eval/evaluate.hpp>
+#include <bloom/eval/user_items.hpp>
+#include <bloom/models/factorization.hpp>
+#include <bloom/models/network/codes.hpp>
+#include <bloom/models/network/protocol.hpp>
+#include <bloom/nn/activations.hpp>
+#include <bloom/nn/init.hpp>
+#include <bloom/nn/mlp.hpp>
+#include <bloom/optim/adam.hpp>
+#include <bloom/tensor.hpp>
+
+namespace bloom {
+namespace models {
+
+// One side of the network: a sparse code (positions per item) or a dense code (a d x m matrix).
+template <class Scalar = float>
+struct item_code {
+    sparse_code sparse;
+    matrix<Scalar> dense;
+
+    static item_code from_sparse(sparse_code c) {
+        c.validate("item_code");
+        item_code x;
+        x.sparse = std::move(c);
+        return x;
+    }
+    static item_code from_dense(matrix<Scalar> e) {
+        if (e.rows() == 0 || e.cols() == 0)
+            ::bloom::detail::throw_invalid("item_code: the dense code is empty (" +
+                                           std::to_string(e.rows()) + "x" +
+                                           std::to_string(e.cols()) + ")");
+        if (!e.allFinite())
+            ::bloom::detail::throw_invalid("item_code: the dense code holds NaN or infinity");
+        item_code x;
+        x.dense = std::move(e);
+        return x;
+    }
+    bool is_dense() const noexcept { return dense.size() > 0; }
+    std::uint64_t m() const noexcept {
+        return is_dense() ? static_cast<std::uint64_t>(dense.cols()) : sparse.m;
+    }
+    std::uint32_t items() const noexcept {
+        return is_dense() ? static_cast<std::uint32_t>(dense.rows()) : sparse.items();
+    }
+};
+
+enum class output_loss : std::uint8_t { softmax, sigmoid, regression };
+enum class recovery : std::uint8_t { likelihood, code_word, similarity };
+
+inline const char* to_string(output_loss l) noexcept {
+    return l == output_loss::softmax ? "softmax" : l == output_loss::sigmoid ? "sigmoid" : "regression";
+}
+inline const char* to_string(recovery r) noexcept {
+    return r == recovery::likelihood ? "likelihood" : r == recovery::code_word ? "code-word" : "similarity";
+}
+
+struct network_options {
+    std::vector<std::uint32_t> hidden = {256};  // widths of the hidden layers (at least one)
+    nn::activation act = nn::activation::relu;
+    double dropout = 0.0;                       // after every hidden layer, when training
+    output_loss loss = output_loss::softmax;
+    recovery rank = recovery::likelihood;
+    std::uint64_t seed = 42;                    // initialisation
+};
+
+struct network_fit_options {
+    std::uint32_t epochs = 10;
+    std::uint32_t batch = 128;
+    double lr = 1e-3;            // Adam, every parameter
+    double weight_decay = 0.0;   // Adam's L2 (touched rows of the input table)
+    bool resample = false;       // fresh input/target halves of each user's items every epoch
+    std::uint64_t seed = 42;     // shuffling, dropout, resampling
+    // Called after each epoch with (epoch index, seconds, mean loss); may be empty.
+    std::function<void(std::uint32_t, double, double)> on_epoch = {};
+};
+
+template <class Scalar = float>
+class bloom_mlp {
+public:
+    using scalar_type = Scalar;
+    using code_type = item_code<Scalar>;
+    using opt = optim::adam<Scalar>;
+
+    bloom_mlp(code_type input, code_type output, network_options o = {})
+        : in_(std::move(input)), out_(std::move(output)), o_(std::move(o)) {
+        validate();
+        data::engine rng(o_.seed);
+        const Eigen::Index m_in = static_cast<Eigen::Index>(in_.m());
+        const Eigen::Index h0 = static_cast<Eigen::Index>(o_.hidden.front());
+        // First layer: He/Xavier uniform over fan_in = m_in, as a dense layer's weight would be.
+        matrix<Scalar> w(m_in, h0);
+        nn::init::apply(o_.act == nn::activation::relu ? nn::init::scheme::he_uniform
+                                                       : nn::init::scheme::xavier_uniform,
+                        w, rng);
+        if (in_.is_dense())
+            w_dense_ = std::make_unique<ad::parameter<Scalar>>(std::move(w));
+        else
+            w_table_ = std::make_unique<ad::table_parameter<Scalar>>(std::move(w));
+        b_in_ = ad::parameter<Scalar>(1, h0);
+        typename nn::mlp<Scalar>::builder bld(h0);
+        for (std::size_t l = 1; l < o_.hidden.size(); ++l) {
+            bld.dense(static_cast<Eigen::Index>(o_.hidden[l]), o_.act);
+            if (o_.dropout > 0) bld.dropout(o_.dropout);
+        }
+        bld.dense(static_cast<Eigen::Index>(out_.m()));
+        rest_ = std::make_unique<nn::mlp<Scalar>>(bld.build(rng));
+        if (out_.is_dense()) {
+            // cosine similarity: unit rows (a zero row, an item never seen, scores lowest)
+            out_norm_ = out_.dense;
+            for (Eigen::Index i = 0; i < out_norm_.rows(); ++i) {
+                const Scalar n = out_norm_.row(i).norm();
+                if (n > Scalar(0)) out_norm_.row(i) /= n;
+            }
+            zero_row_.assign(static_cast<std::size_t>(out_norm_.rows()), 0);
+            for (Eigen::Index i = 0; i < out_norm_.rows(); ++i)
+                zero_row_[static_cast<std::size_t>(i)] = out_.dense.row(i).squaredNorm() == Scalar(0);
+        }
+    }
+
+    bloom_mlp(bloom_mlp&&) = default;
+    bloom_mlp& operator=(bloom_mlp&&) = default;
+
+    const code_type& input_code() const noexcept { return in_; }
+    const code_type& output_code() const noexcept { return out_; }
+    const network_options& options() const noexcept { return o_; }
+    std::uint32_t items() const noexcept { return in_.items(); }
+
+    // Learned scalars: input weight, its bias, and every layer after it.
+    std::size_t parameters() const {
+        std::size_t n = static_cast<std::size_t>(first_weight().size() + b_in_.value().size());
+        for (const auto* p : const_cast<nn::mlp<Scalar>&>(*rest_).parameters())
+            n += static_cast<std::size_t>(p->value().size());
+        return n;
+    }
+    // Multiply-adds of one example's forward pass through the dense layers (input rows aside).
+    double dense_macs() const {
+        double n = in_.is_dense() ? static_cast<double>(first_weight().size()) : 0.0;
+        for (const auto* p : const_cast<nn::mlp<Scalar>&>(*rest_).parameters())
+            if (p->rows() > 1) n += static_cast<double>(p->value().size());
+        return n;
+    }
+
+    const matrix<Scalar>& first_weight() const noexcept {
+        return w_table_ ? w_table_->value() : w_dense_->value();
+    }
+    matrix<Scalar>& first_weight() noexcept { return w_table_ ? w_table_->value() : w_dense_->value(); }
+    ad::parameter<Scalar>& first_bias() noexcept { return b_in_; }
+    nn::mlp<Scalar>& layers() noexcept { return *rest_; }
+
+    // --- training -----------------------------------------------------------------------------
+    // Row r of `inputs` is a user's input set and row r of `targets` the items to predict. Rows
+    // with an empty target are skipped. With fit_options::resample, every epoch draws fresh
+    // halves of each row's inputs ∪ targets instead.
+    fit_report fit(const eval::user_items& inputs, const eval::user_items& targets,
+                   const network_fit_options& f) {
+        check_rows("fit", inputs, targets);
+        if (f.batch == 0) ::bloom::detail::throw_invalid("bloom_mlp::fit: batch must be >= 1");
+        optim::adam_config oc;
+        oc.lr = f.lr;
+        oc.weight_decay = f.weight_decay;
+        make_optimizers(oc);
+        data::engine rng(f.seed);
+        std::mt19937_64 drop_rng(f.seed ^ 0x5DEECE66DULL);
+        eval::user_items pool, res_in, res_target;
+        if (f.resample) pool = join_rows(inputs, targets);
+        fit_report rep;
+        std::vector<std::size_t> order;
+        for (std::uint32_t e = 0; e < f.epochs; ++e) {
+            const auto t0 = std::chrono::steady_clock::now();
+            const eval::user_items* xin = &inputs;
+            const eval::user_items* xtg = &targets;
+            if (f.resample) {
+                resample_halves(pool, rng, res_in, res_target);
+                xin = &res_in;
+                xtg = &res_target;
+            }
+            order.clear();
+            for (std::size_t r = 0; r < xin->n_users(); ++r)
+                if (xtg->count(r) > 0) order.push_back(r);
+            if (order.empty())
+                ::bloom::detail::throw_invalid("bloom_mlp::fit: no row has target items");
+            data::detail::shuffle(order.data(), order.size(), rng);
+            double loss_sum = 0;
+            std::size_t steps = 0;
+            for (std::size_t b = 0; b < order.size(); b += f.batch) {
+                const std::size_t n = std::min<std::size_t>(f.batch, order.size() - b);
+                loss_sum += static_cast<double>(step(*xin, *xtg, order.data() + b, n, drop_rng));
+                ++steps;
+            }
+            const double secs =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            rep.epoch_seconds.push_back(secs);
+            rep.epoch_loss.push_back(loss_sum / static_cast<double>(steps));
+            rep.total_seconds += secs;
+            if (!std::isfinite(rep.epoch_loss.back()))
+                ::bloom::detail::throw_invalid("bloom_mlp::fit: the loss is not finite after epoch " +
+                                               std::to_string(e + 1) +
+                                               " (diverged: lower the learning rate)");
+            if (f.on_epoch) f.on_epoch(e, secs, rep.epoch_loss.back());
+        }
+        return rep;
+    }
+
+    // One optimisation step on rows[0..n) of (inputs, targets); returns the batch loss.
+    template <class Engine>
+    Scalar step(const eval::user_items& inputs, const eval::user_items& targets,
+                const std::size_t* rows, std::size_t n, Engine& drop_rng) {
+        if (!opt_first_) make_optimizers(optim::adam_config{});
+        tape_.clear();
+        const ad::var z = forward(inputs, rows, n, &drop_rng);
+        const ad::var loss = loss_node(z, targets, rows, n);
+        const Scalar l = tape_.item(loss);
+        tape_.backward(loss);
+        if (w_table_) {
+            opt_first_->step(w_table_->value(), w_table_->grad());
+            w_table_->zero_grad();
+        } else {
+            opt_first_->step(w_dense_->value(), w_dense_->grad());
+            w_dense_->zero_grad();
+        }
+        dense_params_.clear();
+        dense_params_.push_back(&b_in_);
+        for (auto* p : rest_->parameters()) dense_params_.push_back(p);
+        for (std::size_t i = 0; i < dense_params_.size(); ++i) {
+            ad::parameter<Scalar>& p = *dense_params_[i];
+            if (p.has_grad()) opt_dense_[i].step(p.value(), p.grad());
+            p.zero_grad();
+        }
+        return l;
+    }
+
+    // --- prediction ---------------------------------------------------------------------------
+    // The recovery values of rows[0..n) of `inputs` into V (n x m_out): log q (likelihood),
+    // logits (code_word) or the prediction itself (similarity). scores_from_values() turns a row
+    // into the d item scores.
+    void output_values(const eval::user_items& inputs, const std::size_t* rows, std::size_t n,
+                       matrix<Scalar>& V) {
+        tape_.clear();
+        const ad::var z = forward(inputs, rows, n, static_cast<std::mt19937_64*>(nullptr));
+        const matrix<Scalar>& Z = tape_.value(z);
+        if (o_.rank == recovery::likelihood && o_.loss == output_loss::softmax) {
+            V = Z;
+            for (Eigen::Index r = 0; r < V.rows(); ++r) {
+                const Scalar mx = V.row(r).maxCoeff();
+                V.row(r).array() -= mx;
+                const Scalar lse = std::log(V.row(r).array().exp().sum());
+                V.row(r).array() -= lse;
+            }
+        } else if (o_.rank == recovery::likelihood) {  // log sigmoid(z) = -softplus(-z)
+            V = Z.unaryExpr([](Scalar x) {
+                return -((-x > Scalar(0) ? -x : Scalar(0)) + std::log1p(std::exp(-std::abs(x))));
+            });
+        } else {
+            V = Z;
+        }
+        tape_.clear();
+    }
+
+    // The d item scores from one row of recovery values (m_out of them).
+    void scores_from_values(const Scalar* v, Scalar* scores) const {
+        const std::uint32_t d = items();
+        if (out_.is_dense()) {
+            Eigen::Map<vector<Scalar>> s(scores, d);
+            s.noalias() = out_norm_ * Eigen::Map<const vector<Scalar>>(v, out_norm_.cols());
+            for (std::uint32_t i = 0; i < d; ++i)
+                if (zero_row_[i]) scores[i] = std::numeric_limits<Scalar>::lowest();
+            return;
+        }
+        const sparse_code& c = out_.sparse;
+        const std::uint32_t k = c.fixed_k();
+        const std::uint32_t* p = c.positions.data();
+        if (k == 1) {
+            for (std::uint32_t i = 0; i < d; ++i) scores[i] = v[p[i]];
+        } else if (k == 4) {
+            for (std::uint32_t i = 0; i < d; ++i, p += 4)
+                scores[i] = (v[p[0]] + v[p[1]]) + (v[p[2]] + v[p[3]]);
+        } else if (k > 0) {
+            for (std::uint32_t i = 0; i < d; ++i, p += k) {
+                Scalar s = 0;
+                for (std::uint32_t j = 0; j < k; ++j) s += v[p[j]];
+                scores[i] = s;
+            }
+        } else {
+            for (std::uint32_t i = 0; i < d; ++i) {
+                Scalar s = 0;
+                for (const std::uint32_t* q = c.begin(i); q != c.end(i); ++q) s += v[*q];
+                scores[i] = s;
+            }
+        }
+    }
+
+    // The n best items for an input set (its items excluded), best first; ties: lower id first.
+    std::vector<scored_item> recommend(const std::vector<std::uint32_t>& items_in, std::size_t n) {
+        eval::user_items one;
+        one.offsets = {0, items_in.size()};
+        one.items = items_in;
+        check_items("recommend", one);
+        const std::size_t row = 0;
+        matrix<Scalar> V;
+        output_values(one, &row, 1, V);
+        std::vector<Scalar> s(items());
+        scores_from_values(V.data(), s.data());
+        for (std::uint32_t i : items_in) s[i] = -std::numeric_limits<Scalar>::infinity();
+        std::vector<std::uint32_t> ids(items());
+        for (std::uint32_t i = 0; i < items(); ++i) ids[i] = i;
+        std::vector<char> excluded(items(), 0);
+        for (std::uint32_t i : items_in) excluded[i] = 1;
+        const std::size_t avail = items() - static_cast<std::size_t>(
+                                                std::count(excluded.begin(), excluded.end(), 1));
+        n = std::min(n, avail);
+        auto before = [&](std::uint32_t a, std::uint32_t b) {
+            return s[a] > s[b] || (s[a] == s[b] && a < b);
+        };
+        std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(),
+                          before);
+        std::vector<scored_item> out(n);
+        for (std::size_t j = 0; j < n; ++j) out[j] = {ids[j], static_cast<double>(s[ids[j]])};
+        return out;
+    }
+
+    // Ranking metrics over rows with target items: inputs excluded, targets to find.
+    eval::ranking_result evaluate(const eval::user_items& inputs, const eval::user_items& targets,
+                                  const eval::ranking_options& eo = {}, std::size_t block = 256) {
+        check_rows("evaluate", inputs, targets);
+        const std::size_t rows = inputs.n_users();
+        // The recovery values of every row, computed in blocks on this thread; the scoring and
+        // ranking then run on eo.threads threads (they only read V).
+        matrix<Scalar> V(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(out_.m()));
+        std::vector<std::size_t> idx;
+        matrix<Scalar> part;
+        for (std::size_t b = 0; b < rows; b += block) {
+            const std::size_t n = std::min(block, rows - b);
+            idx.resize(n);
+            for (std::size_t j = 0; j < n; ++j) idx[j] = b + j;
+            output_values(inputs, idx.data(), n, part);
+            V.middleRows(static_cast<Eigen::Index>(b), static_cast<Eigen::Index>(n)) = part;
+        }
+        return eval::evaluate_ranking(
+            [&](std::uint32_t u, Scalar* s) { scores_from_values(V.row(u).data(), s); }, items(),
+            inputs, targets, eo);
+    }
+
+private:
+    void validate() const {
+        if (o_.hidden.empty())
+            ::bloom::detail::throw_invalid("bloom_mlp: at least one hidden layer is needed");
+        for (std::uint32_t h : o_.hidden)
+            if (h == 0) ::bloom::detail::throw_invalid("bloom_mlp: a hidden layer has width 0");
+        if (!(o_.dropout >= 0.0 && o_.dropout < 1.0))
+            ::bloom::detail::throw_invalid("bloom_mlp: dropout must be in [0, 1), got " +
+                                           std::to_string(o_.dropout));
+        if (in_.items() == 0 || out_.items() == 0)
+            ::bloom::detail::throw_invalid("bloom_mlp: a code has no items");
+        if (in_.items() != out_.items())
+            ::bloom::detail::throw_invalid("bloom_mlp: the input code has " +
+                                           std::to_string(in_.items()) +
+                                           " items but the output code " +
+                                           std::to_string(out_.items()));
+        if (!in_.is_dense()) in_.sparse.validate("bloom_mlp: input code");
+        if (!out_.is_dense()) out_.sparse.validate("bloom_mlp: output code");
+        const bool dense_out = out_.is_dense();
+        if (dense_out != (o_.loss == output_loss::regression))
+            ::bloom::detail::throw_invalid(
+                std::string("bloom_mlp: a ") + (dense_out ? "dense" : "sparse") +
+                " output code needs the " + (dense_out ? "regression" : "softmax or sigmoid") +
+                " loss, not " + to_string(o_.loss));
+        if (dense_out != (o_.rank == recovery::similarity))
+            ::bloom::detail::throw_invalid(
+                std::string("bloom_mlp: a ") + (dense_out ? "dense" : "sparse") +
+                " output code is ranked by " +
+                (dense_out ? "similarity" : "likelihood or code_word") + ", not " +
+                to_string(o_.rank));
+        if (o_.rank == recovery::code_word && o_.loss != output_loss::sigmoid)
+            ::bloom::detail::throw_invalid(
+                "bloom_mlp: code-word recovery reads independent sigmoid outputs; it needs the "
+                "sigmoid loss");
+    }
+
+    void check_items(const char* who, const eval::user_items& x) const {
+        const std::uint32_t d = items();
+        for (std::size_t e = 0; e < x.items.size(); ++e)
+            if (x.items[e] >= d)
+                ::bloom::detail::throw_range(std::string("bloom_mlp::") + who + ": item " +
+                                             std::to_string(x.items[e]) + " (entry " +
+                                             std::to_string(e) + ") is not below d = " +
+                                             std::to_string(d));
+    }
+
+    void check_rows(const char* who, const eval::user_items& a, const eval::user_items& b) const {
+        if (a.n_users() != b.n_users())
+            ::bloom::detail::throw_invalid(std::string("bloom_mlp::") + who + ": " +
+                                           std::to_string(a.n_users()) + " input rows but " +
+                                           std::to_string(b.n_users()) + " target rows");
+        eval::validate(a, items(), std::string("bloom_mlp::") + who + ": inputs");
+        eval::validate(b, items(), std::string("bloom_mlp::") + who + ": targets");
+    }
+
+    void make_optimizers(const optim::adam_config& oc) {
+        const matrix<Scalar>& w = first_weight();
+        opt_first_ = std::make_unique<opt>(oc, w.rows(), w.cols());
+        opt_dense_.clear();
+        opt_dense_.emplace_back(oc, b_in_.rows(), b_in_.cols());
+        for (auto* p : rest_->parameters()) opt_dense_.emplace_back(oc, p->rows(), p->cols());
+    }
+
+    // Input rows -> logits node. drop_rng null: evaluation (no dropout).
+    template <class Engine>
+    ad::var forward(const eval::user_items& inputs, const std::size_t* rows, std::size_t n,
+                    Engine* drop_rng) {
+        ad::var h;
+        if (w_table_) {
+            offsets_.assign(1, 0);
+            pos_.clear();
+            for (std::size_t j = 0; j < n; ++j) {
+                const std::size_t r = rows[j];
+                in_.sparse.encode_set(inputs.begin(r), inputs.count(r), set_);
+                pos_.insert(pos_.end(), set_.begin(), set_.end());
+                offsets_.push_back(pos_.size());
+            }
+            h = ad::bag(tape_, *w_table_, ad::make_csr<Scalar>(offsets_, pos_));
+        } else {
+            X_.setZero(static_cast<Eigen::Index>(n), in_.dense.cols());
+            for (std::size_t j = 0; j < n; ++j) {
+                const std::size_t r = rows[j];
+                for (const std::uint32_t* q = inputs.begin(r); q != inputs.end(r); ++q)
+                    X_.row(static_cast<Eigen::Index>(j)) += in_.dense.row(*q);
+            }
+            h = ad::matmul(tape_, tape_.constant(X_), tape_.param(*w_dense_));
+        }
+        h = nn::activate(tape_, ad::add_bias(tape_, h, tape_.param(b_in_)), o_.act);
+        if (drop_rng) {
+            if (o_.dropout > 0) h = ad::dropout(tape_, h, o_.dropout, *drop_rng, true);
+            return (*rest_)(tape_, h, *drop_rng, true);
+        }
+        return (*rest_)(tape_, h);
+    }
+
+    ad::var loss_node(ad::var z, const eval::user_items& targets, const std::size_t* rows,
+                      std::size_t n) {
+        if (o_.loss == output_loss::softmax) {
+            offsets_.assign(1, 0);
+            pos_.clear();
+            for (std::size_t j = 0; j < n; ++j) {
+                const std::size_t r = rows[j];
+                out_.sparse.encode_set(targets.begin(r), targets.count(r), set_);
+                pos_.insert(pos_.end(), set_.begin(), set_.end());
+                offsets_.push_back(pos_.size());
+            }
+            return ad::softmax_cross_entropy(tape_, z, ad::make_csr<Scalar>(offsets_, pos_));
+        }
+        Y_.setZero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(out_.m()));
+        for (std::size_t j = 0; j < n; ++j) {
+            const std::size_t r = rows[j];
+            const auto jr = static_cast<Eigen::Index>(j);
+            if (o_.loss == output_loss::sigmoid) {
+                for (const std::uint32_t* q = targets.begin(r); q != targets.end(r); ++q)
+                    for (const std::uint32_t* p = out_.sparse.begin(*q); p != out_.sparse.end(*q); ++p)
+                        Y_(jr, static_cast<Eigen::Index>(*p)) = Scalar(1);
+            } else {
+                for (const std::uint32_t* q = targets.begin(r); q != targets.end(r); ++q)
+                    Y_.row(jr) += out_.dense.row(*q);
+                Y_.row(jr) /= static_cast<Scalar>(targets.count(r));
+            }
+        }
+        if (o_.loss == output_loss::sigmoid) return ad::sigmoid_bce_with_logits(tape_, z, Y_);
+        return ad::squared_error(tape_, z, Y_);
+    }
+
+    code_type in_, out_;
+    network_options o_;
+    std::unique_ptr<ad::table_parameter<Scalar>> w_table_;  // sparse input
+    std::unique_ptr<ad::parameter<Scalar>> w_dense_;        // dense input
+    ad::parameter<Scalar> b_in_;
+    std::unique_ptr<nn::mlp<Scalar>> rest_;
+    std::unique_ptr<opt> opt_first_;
+    std::vector<opt> opt_dense_;
+    std::vector<ad::parameter<Scalar>*> dense_params_;
+    matrix<Scalar> out_norm_;
+    std::vector<char> zero_row_;
+    ad::tape<Scalar> tape_;
+    // scratch, kept across steps
+    std::vector<std::size_t> offsets_;
+    std::vector<std::uint32_t> pos_, set_;
+    matrix<Scalar> X_, Y_;
+};
+
+// The popularity floor: every item scored by how many training rows hold it.
+inline eval::ranking_result evaluate_popularity(const std::vector<std::uint64_t>& counts,
+                                                const eval::user_items& inputs,
+                                                const eval::user_items& targets,
+                                                const eval::ranking_options& eo = {}) {
+    const std::size_t d = counts.size();
+    std::vector<float> s(d);
+    for (std::size_t i = 0; i < d; ++i) s[i] = static_cast<float>(counts[i]);
+    return eval::evaluate_ranking([&](std::uint32_t, float* out) { std::copy(s.begin(), s.end(), out); },
+                                  d, inputs, targets, eo);
+}
+
+}  // namespace models
+}  // namespace bloom
