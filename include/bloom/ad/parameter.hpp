@@ -184,11 +184,26 @@ public:
             } else {
                 dst.setZero();
             }
+            // The entries of row r, four per pass over dst (the loop vectorises).
+            Scalar* o = dst.data();
+            const std::size_t cols = static_cast<std::size_t>(c);
+            for (; b + 4 <= n && row_at(b + 3) == r; b += 4) {
+                const std::size_t e0 = order[b], e1 = order[b + 1], e2 = order[b + 2],
+                                  e3 = order[b + 3];
+                const Scalar* s0 = pending_src_[e0];
+                const Scalar* s1 = pending_src_[e1];
+                const Scalar* s2 = pending_src_[e2];
+                const Scalar* s3 = pending_src_[e3];
+                const Scalar c0 = pending_coef_[e0], c1 = pending_coef_[e1],
+                             c2 = pending_coef_[e2], c3 = pending_coef_[e3];
+                for (std::size_t j = 0; j < cols; ++j)
+                    o[j] += (c0 * s0[j] + c1 * s1[j]) + (c2 * s2[j] + c3 * s3[j]);
+            }
             for (; b < n && row_at(b) == r; ++b) {
                 const std::size_t e = order[b];
-                dst += pending_coef_[e] *
-                       Eigen::Map<const Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>(
-                           pending_src_[e], c);
+                const Scalar* s0 = pending_src_[e];
+                const Scalar c0 = pending_coef_[e];
+                for (std::size_t j = 0; j < cols; ++j) o[j] += c0 * s0[j];
             }
             tmp_.rows[out++] = static_cast<std::uint32_t>(r);
         }

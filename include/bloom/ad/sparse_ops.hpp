@@ -135,6 +135,28 @@ void bag_back(tape<S>& t, std::uint32_t self) {
     }
 }
 
+// out[0..cols) += sum_e coef[e] * W row rows[e], for e < n: four rows per pass over `out`, so
+// that a long bag reads and writes its output row a quarter as often (the loop vectorises).
+template <class S>
+void add_rows(S* out, const S* W, std::size_t cols, const std::uint32_t* rows, const S* coef,
+              std::size_t n) noexcept {
+    std::size_t e = 0;
+    for (; e + 4 <= n; e += 4) {
+        const S* a = W + rows[e] * cols;
+        const S* b = W + rows[e + 1] * cols;
+        const S* c = W + rows[e + 2] * cols;
+        const S* d = W + rows[e + 3] * cols;
+        const S ca = coef[e], cb = coef[e + 1], cc = coef[e + 2], cd = coef[e + 3];
+        for (std::size_t j = 0; j < cols; ++j)
+            out[j] += (ca * a[j] + cb * b[j]) + (cc * c[j] + cd * d[j]);
+    }
+    for (; e < n; ++e) {
+        const S* a = W + rows[e] * cols;
+        const S ca = coef[e];
+        for (std::size_t j = 0; j < cols; ++j) out[j] += ca * a[j];
+    }
+}
+
 template <class Id>
 std::uint64_t id_value(Id id) {
     static_assert(std::is_integral_v<Id>, "bloom: ids must be integers");
@@ -305,11 +327,10 @@ var bag(tape<S>& t, table_parameter<S>& table, const csr_view<S, Offset>& x,
     n.value.setZero();
     const std::uint32_t* st = n.index.data();
     const std::uint32_t* pos = st + x.rows + 1;
-    for (std::size_t i = 0; i < x.rows; ++i) {
-        auto out = n.value.row(static_cast<Eigen::Index>(i));
-        for (std::uint32_t e = st[i]; e < st[i + 1]; ++e)
-            out += n.coef[e] * W.row(static_cast<Eigen::Index>(pos[e]));
-    }
+    const std::size_t cols = static_cast<std::size_t>(W.cols());
+    for (std::size_t i = 0; i < x.rows; ++i)
+        detail::add_rows(n.value.data() + i * cols, W.data(), cols, pos + st[i], n.coef.data() + st[i],
+                         st[i + 1] - st[i]);
     t.add_sink(table);
     return var{self};
 }
