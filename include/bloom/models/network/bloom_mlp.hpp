@@ -6,7 +6,8 @@
 //            identity, ECOC...) through the row-sparse `bag` op: h = sum of rows of an m_in x H
 //            table, no dense m- or d-wide product; its gradient is row-sparse and lazy Adam
 //            updates the touched rows only. A dense code (PMI, CCA) is summed into an m_in-vector
-//            and multiplied by a dense m_in x H weight.
+//            and multiplied by a dense m_in x H weight, and so is a summed sparse code (ECOC,
+//            whose words set about half of the m positions each: a count vector).
 //   hidden   act(h + b), optional dropout, then further dense layers (widths and activation are
 //            options), then a linear layer to m_out logits z.
 //   loss     softmax   cross-entropy of softmax(z) against the normalised target set code
@@ -91,6 +92,13 @@ struct item_code {
 };
 
 enum class output_loss : std::uint8_t { softmax, sigmoid, regression };
+
+// How a set of items becomes one code vector (sparse codes).
+//   union_bits  the positions any item has, each once: a Bloom filter of the set (the paper)
+//   sum         every item's positions, repeats counted: the sum of the code words (ECOC, whose
+//               dense words would all but fill a union); as a target the sum is normalised into
+//               each position's share of the set's words
+enum class set_coding : std::uint8_t { union_bits, sum };
 enum class recovery : std::uint8_t { likelihood, code_word, similarity };
 
 inline const char* to_string(output_loss l) noexcept {
@@ -106,6 +114,7 @@ struct network_options {
     double dropout = 0.0;                       // after every hidden layer, when training
     output_loss loss = output_loss::softmax;
     recovery rank = recovery::likelihood;
+    set_coding sets = set_coding::union_bits;   // sparse codes, input and target alike
     std::uint64_t seed = 42;                    // initialisation
 };
 
@@ -130,6 +139,7 @@ public:
     bloom_mlp(code_type input, code_type output, network_options o = {})
         : in_(std::move(input)), out_(std::move(output)), o_(std::move(o)) {
         validate();
+        mark_.assign(static_cast<std::size_t>(std::max(in_.m(), out_.m())), 0U);
         data::engine rng(o_.seed);
         const Eigen::Index m_in = static_cast<Eigen::Index>(in_.m());
         const Eigen::Index h0 = static_cast<Eigen::Index>(o_.hidden.front());
@@ -138,7 +148,10 @@ public:
         nn::init::apply(o_.act == nn::activation::relu ? nn::init::scheme::he_uniform
                                                        : nn::init::scheme::xavier_uniform,
                         w, rng);
-        if (in_.is_dense())
+        // A dense code, or a summed sparse one (ECOC: each item sets about m/2 positions, so a
+        // set's sum is a dense count vector), goes through a dense product; a union of Bloom
+        // positions through the row-sparse bag.
+        if (in_.is_dense() || o_.sets == set_coding::sum)
             w_dense_ = std::make_unique<ad::parameter<Scalar>>(std::move(w));
         else
             w_table_ = std::make_unique<ad::table_parameter<Scalar>>(std::move(w));
@@ -180,7 +193,7 @@ public:
     }
     // Multiply-adds of one example's forward pass through the dense layers (input rows aside).
     double dense_macs() const {
-        double n = in_.is_dense() ? static_cast<double>(first_weight().size()) : 0.0;
+        double n = w_dense_ ? static_cast<double>(first_weight().size()) : 0.0;
         for (const auto* p : const_cast<nn::mlp<Scalar>&>(*rest_).parameters())
             if (p->rows() > 1) n += static_cast<double>(p->value().size());
         return n;
@@ -459,17 +472,23 @@ private:
             pos_.clear();
             for (std::size_t j = 0; j < n; ++j) {
                 const std::size_t r = rows[j];
-                in_.sparse.encode_set(inputs.begin(r), inputs.count(r), set_);
-                pos_.insert(pos_.end(), set_.begin(), set_.end());
-                offsets_.push_back(pos_.size());
+                add_set(in_.sparse, inputs.begin(r), inputs.count(r));
             }
             h = ad::bag(tape_, *w_table_, ad::make_csr<Scalar>(offsets_, pos_));
         } else {
-            X_.setZero(static_cast<Eigen::Index>(n), in_.dense.cols());
+            X_.setZero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(in_.m()));
             for (std::size_t j = 0; j < n; ++j) {
                 const std::size_t r = rows[j];
-                for (const std::uint32_t* q = inputs.begin(r); q != inputs.end(r); ++q)
-                    X_.row(static_cast<Eigen::Index>(j)) += in_.dense.row(*q);
+                const auto jr = static_cast<Eigen::Index>(j);
+                if (in_.is_dense()) {
+                    for (const std::uint32_t* q = inputs.begin(r); q != inputs.end(r); ++q)
+                        X_.row(jr) += in_.dense.row(*q);
+                } else {  // the sum of the items' code words: position counts
+                    Scalar* x = X_.row(jr).data();
+                    for (const std::uint32_t* q = inputs.begin(r); q != inputs.end(r); ++q)
+                        for (const std::uint32_t* p = in_.sparse.begin(*q); p != in_.sparse.end(*q); ++p)
+                            x[*p] += Scalar(1);
+                }
             }
             h = ad::matmul(tape_, tape_.constant(X_), tape_.param(*w_dense_));
         }
@@ -481,6 +500,27 @@ private:
         return (*rest_)(tape_, h);
     }
 
+    // Appends one CSR row: the set's positions (union or sum, by the options). The union is
+    // taken with a stamp per position (O(positions), no sort): the bag and the losses do not need
+    // the positions in order, and the order is fixed by the items', so results stay reproducible.
+    void add_set(const sparse_code& c, const std::uint32_t* items_, std::size_t n) {
+        if (o_.sets == set_coding::union_bits) {
+            if (++stamp_ == 0) {  // wrapped: forget every old stamp
+                std::fill(mark_.begin(), mark_.end(), 0U);
+                stamp_ = 1;
+            }
+            for (std::size_t j = 0; j < n; ++j)
+                for (const std::uint32_t* p = c.begin(items_[j]); p != c.end(items_[j]); ++p)
+                    if (mark_[*p] != stamp_) {
+                        mark_[*p] = stamp_;
+                        pos_.push_back(*p);
+                    }
+        } else {
+            for (std::size_t j = 0; j < n; ++j) pos_.insert(pos_.end(), c.begin(items_[j]), c.end(items_[j]));
+        }
+        offsets_.push_back(pos_.size());
+    }
+
     ad::var loss_node(ad::var z, const eval::user_items& targets, const std::size_t* rows,
                       std::size_t n) {
         if (o_.loss == output_loss::softmax) {
@@ -488,9 +528,7 @@ private:
             pos_.clear();
             for (std::size_t j = 0; j < n; ++j) {
                 const std::size_t r = rows[j];
-                out_.sparse.encode_set(targets.begin(r), targets.count(r), set_);
-                pos_.insert(pos_.end(), set_.begin(), set_.end());
-                offsets_.push_back(pos_.size());
+                add_set(out_.sparse, targets.begin(r), targets.count(r));
             }
             return ad::softmax_cross_entropy(tape_, z, ad::make_csr<Scalar>(offsets_, pos_));
         }
@@ -499,9 +537,15 @@ private:
             const std::size_t r = rows[j];
             const auto jr = static_cast<Eigen::Index>(j);
             if (o_.loss == output_loss::sigmoid) {
+                // union: the set's bits; sum: each bit's share of the set's code words
+                const Scalar w = o_.sets == set_coding::sum
+                                     ? Scalar(1) / static_cast<Scalar>(targets.count(r))
+                                     : Scalar(0);
                 for (const std::uint32_t* q = targets.begin(r); q != targets.end(r); ++q)
-                    for (const std::uint32_t* p = out_.sparse.begin(*q); p != out_.sparse.end(*q); ++p)
-                        Y_(jr, static_cast<Eigen::Index>(*p)) = Scalar(1);
+                    for (const std::uint32_t* p = out_.sparse.begin(*q); p != out_.sparse.end(*q); ++p) {
+                        Scalar& y = Y_(jr, static_cast<Eigen::Index>(*p));
+                        y = o_.sets == set_coding::sum ? y + w : Scalar(1);
+                    }
             } else {
                 for (const std::uint32_t* q = targets.begin(r); q != targets.end(r); ++q)
                     Y_.row(jr) += out_.dense.row(*q);
@@ -526,7 +570,8 @@ private:
     ad::tape<Scalar> tape_;
     // scratch, kept across steps
     std::vector<std::size_t> offsets_;
-    std::vector<std::uint32_t> pos_, set_;
+    std::vector<std::uint32_t> pos_, mark_;
+    std::uint32_t stamp_ = 0;
     matrix<Scalar> X_, Y_;
 };
 
