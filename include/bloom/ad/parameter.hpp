@@ -229,6 +229,7 @@ private:
     std::vector<const Scalar*> pending_src_;
     std::vector<std::uint32_t> order_;
     std::vector<std::uint32_t> order_tmp_;
+    std::vector<std::uint32_t> count_;
 
     // order_ = the pending entries' indices sorted by row, ties in push order: a stable LSD radix
     // sort on the row's bytes (as many passes as the largest row needs), O(entries) per pass.
@@ -240,6 +241,16 @@ private:
         for (std::size_t i = 0; i < n; ++i) {
             order_[i] = static_cast<std::uint32_t>(i);
             max_row = std::max(max_row, pending_rows_[i]);
+        }
+        // Few distinct rows for the entries (a small table, or a large batch): one stable
+        // counting pass over the rows themselves instead of a pass per byte.
+        if (max_row >= 256 && static_cast<std::size_t>(max_row) < std::min<std::size_t>(n, 1U << 16)) {
+            count_.assign(static_cast<std::size_t>(max_row) + 2, 0);
+            for (std::size_t i = 0; i < n; ++i) ++count_[pending_rows_[i] + 1];
+            for (std::size_t r = 1; r < count_.size(); ++r) count_[r] += count_[r - 1];
+            for (std::size_t i = 0; i < n; ++i) order_tmp_[count_[pending_rows_[i]]++] = static_cast<std::uint32_t>(i);
+            order_.swap(order_tmp_);
+            return;
         }
         for (unsigned shift = 0; shift < 32 && (max_row >> shift) != 0; shift += 8) {
             std::size_t count[257] = {};

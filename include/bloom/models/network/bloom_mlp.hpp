@@ -509,12 +509,23 @@ private:
                 std::fill(mark_.begin(), mark_.end(), 0U);
                 stamp_ = 1;
             }
+            std::size_t total = 0;
+            for (std::size_t j = 0; j < n; ++j) total += c.count(items_[j]);
+            std::size_t w = pos_.size();
+            pos_.resize(w + total);
+            std::uint32_t* out = pos_.data();
+            std::uint32_t* mark = mark_.data();
+            const std::uint32_t st = stamp_;
             for (std::size_t j = 0; j < n; ++j)
-                for (const std::uint32_t* p = c.begin(items_[j]); p != c.end(items_[j]); ++p)
-                    if (mark_[*p] != stamp_) {
-                        mark_[*p] = stamp_;
-                        pos_.push_back(*p);
-                    }
+                for (const std::uint32_t* p = c.begin(items_[j]); p != c.end(items_[j]); ++p) {
+                    // branch-free: half the positions of a dense set are repeats
+                    const std::uint32_t q = *p;
+                    const std::size_t fresh = mark[q] != st;
+                    mark[q] = st;
+                    out[w] = q;
+                    w += fresh;
+                }
+            pos_.resize(w);
         } else {
             for (std::size_t j = 0; j < n; ++j) pos_.insert(pos_.end(), c.begin(items_[j]), c.end(items_[j]));
         }
