@@ -2,7 +2,8 @@
 # bloom's two commands for a new user on Debian:
 #   ./run.sh demo   build (Release) and run the main example on the built-in synthetic data
 #   ./run.sh test   build everything with warnings as errors and run the whole test suite
-# Also: ./run.sh bench [filter]   build (Release) and run the Google Benchmark suites.
+# Also: ./run.sh paper [options]  build (Release) and run bloom-paper, the paper's network experiment
+#       ./run.sh bench [filter]   build (Release) and run the Google Benchmark suites.
 # Each installs the Debian packages it needs (apt-get as root, sudo when available; otherwise it
 # prints the apt-get line and stops), then configures, builds and runs.
 set -euo pipefail
@@ -53,6 +54,12 @@ case "$cmd" in
             exec build/release/examples/bloom-quickstart "$@"
         fi
         ;;
+    paper)
+        shift
+        install_packages
+        configure_build build/release Release -DBLOOM_BUILD_TESTS=OFF -DBLOOM_BUILD_BENCHMARKS=OFF
+        exec build/release/examples/bloom-paper "$@"
+        ;;
     test)
         install_packages
         configure_build build/test RelWithDebInfo -DBLOOM_WERROR=ON \
@@ -71,7 +78,7 @@ case "$cmd" in
         done
         ;;
     *)
-        echo "usage: ./run.sh demo [example options] | ./run.sh test | ./run.sh bench [filter]" >&2
+        echo "usage: ./run.sh demo [example options] | ./run.sh test | ./run.sh paper [options] | ./run.sh bench [filter]" >&2
         exit 2
         ;;
 esac

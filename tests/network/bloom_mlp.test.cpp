@@ -4,6 +4,7 @@
 #include <bloom/hash/murmur3.hpp>
 #include <bloom/hash/xxhash.hpp>
 #include <bloom/models/network/bloom_mlp.hpp>
+#include <bloom/models/network/positions.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -428,4 +429,44 @@ TEST_CASE("squared_error: value and finite-difference gradient") {
     CHECK(r.checked == 6);
     matrix<double> wrong(3, 2);
     CHECK_THROWS_WITH(ad::squared_error(t, t.param(p), wrong), Catch::Contains("2x3") && Catch::Contains("3x2"));
+}
+
+TEST_CASE("co-occurrence- and frequency-aware tables round-trip through a stream into the model") {
+    const eval::user_items sets = grouped_sets(90, 5);
+    const std::uint32_t d = 24;
+    const std::vector<sparse_code> codes = {
+        cooccurrence_code<xxh3>(sets, d, 12, 2, 7),
+        frequency_code<murmur3_32>(d, item_counts(sets, d), 12, 2, 7, frequency_options{})};
+    for (const sparse_code& c : codes) {
+        std::stringstream ss;
+        write_code(ss, c);
+        const sparse_code back = read_code(ss, "positions.bin");
+        REQUIRE(back == c);
+        network_options o;
+        o.hidden = {6};
+        const auto in = item_code<float>::from_sparse(identity_code(d));
+        bloom_mlp<float> a(in, item_code<float>::from_sparse(c), o);
+        bloom_mlp<float> b(in, item_code<float>::from_sparse(back), o);
+        // the model keeps the table it was given and decodes through it
+        CHECK(a.output_code().sparse == c);
+        CHECK(b.output_code().sparse == c);
+        const std::vector<std::uint32_t> items = {0, 9, 17};
+        CHECK(a.recommend(items, 5) == b.recommend(items, 5));
+        // one item's own positions, and only those, at probability ~1: it ranks first
+        matrix<float> logs = matrix<float>::Constant(1, 12, std::log(1e-6f));
+        for (const std::uint32_t* p = c.begin(13); p != c.end(13); ++p) logs(0, *p) = 0.0f;
+        std::vector<float> s(d);
+        a.scores_from_values(logs.data(), s.data());
+        const std::set<std::uint32_t> own(c.begin(13), c.end(13));
+        std::size_t below = 0;
+        for (std::uint32_t i = 0; i < d; ++i) {
+            bool inside = true;  // an item whose positions all lie in 13's scores as high
+            for (const std::uint32_t* p = c.begin(i); p != c.end(i); ++p) inside = inside && own.count(*p);
+            if (!inside) {
+                CHECK(s[i] < s[13]);
+                ++below;
+            }
+        }
+        CHECK(below >= d / 2);
+    }
 }
