@@ -19,6 +19,8 @@
 #include <bloom/models/factorization.hpp>
 #include <bloom/optim/adam.hpp>
 
+#include "common.hpp"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -146,7 +148,7 @@ row average_runs(const std::vector<row>& runs, const std::vector<std::uint32_t>&
 
 std::uint64_t training_seed(const settings& s) { return s.train_seed.value_or(s.seed); }
 
-bool progress_enabled(const settings& s) { return !s.quiet && isatty(STDERR_FILENO) != 0; }
+bool progress_enabled(const settings& s) { return examples::progress_enabled(s.quiet); }
 
 bm::loss parse_loss(const std::string& l) {
     if (l == "bpr") return bm::loss::bpr;
@@ -159,25 +161,9 @@ bm::loss parse_loss(const std::string& l) {
 }
 
 dataset make_dataset(const settings& s) {
-    bloom::data::interactions all;
     dataset d;
-    if (s.data_path.empty()) {
-        bloom::data::synthetic_config c;
-        c.n_users = s.syn_users;
-        c.n_items = s.syn_items;
-        c.n_interactions = s.syn_interactions;
-        c.popularity_exponent = s.syn_popularity;
-        c.seed = s.seed;
-        all = bloom::data::make_synthetic(c);
-        std::ostringstream name;
-        name << "synthetic(" << c.n_users << " users, " << c.n_items << " items, "
-             << c.n_interactions << " interactions, seed " << c.seed << ")";
-        d.name = name.str();
-    } else {
-        bloom::data::load_result r = bloom::data::load_movielens(s.data_path);
-        all = std::move(r.data);
-        d.name = s.data_path + " (" + r.report.format + ")";
-    }
+    const bloom::data::interactions all = examples::load_data(
+        s.data_path, {s.syn_users, s.syn_items, s.syn_interactions, s.syn_popularity}, s.seed, d.name);
     if (s.split == "numpy" && s.seed > 0xffffffffULL)
         throw bloom::invalid_argument("bloom-compare: --split numpy takes a seed below 2^32 "
                                       "(NumPy's legacy seeding), not " + std::to_string(s.seed));
@@ -259,19 +245,9 @@ row run_model(UserKind users, ItemKind items, const dataset& d, const settings& 
 bool compress_users(const settings& s) { return s.compress.find("users") != std::string::npos; }
 bool compress_items(const settings& s) { return s.compress.find("items") != std::string::npos; }
 
-// Calls f(Hash{}) for the policy named `hash`.
 template <class F>
 void with_hash(const std::string& hash, F&& f) {
-    bool found = false;
-    bloom::for_each_policy([&](auto policy) {
-        if (!found && hash == bloom::hash_name<decltype(policy)>()) {
-            found = true;
-            f(policy);
-        }
-    });
-    if (!found)
-        throw bloom::invalid_argument("bloom-compare: hash '" + hash +
-                                      "' is not built in (see --list-hashes)");
+    examples::with_hash(hash, "bloom-compare", std::forward<F>(f));
 }
 
 bool uses_hash(const std::string& method) {
@@ -422,11 +398,8 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
     return out;
 }
 
-std::string fmt(double v, int prec) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-    return buf;
-}
+using examples::fmt;
+
 std::string pct(double v, double ref) {
     if (!(ref > 0)) return "-";
     return fmt(100.0 * v / ref, 0) + "%";
@@ -459,23 +432,7 @@ void print_table(const std::vector<row>& rows, const row* full, const settings& 
                                  fmt(ms.min, 4) + ".." + fmt(ms.max, 4), fmt(ps.std, 4)});
         }
     }
-    std::vector<std::size_t> w(head.size());
-    for (std::size_t c = 0; c < head.size(); ++c) {
-        w[c] = head[c].size();
-        for (const auto& line : cells) w[c] = std::max(w[c], line[c].size());
-    }
-    auto put = [&](const std::vector<std::string>& line) {
-        for (std::size_t c = 0; c < line.size(); ++c) {
-            const bool left = c < 2;
-            const std::size_t pad = w[c] - line[c].size();
-            if (!left) os << std::string(pad, ' ');
-            os << line[c];
-            if (left) os << std::string(pad, ' ');
-            os << (c + 1 < line.size() ? "  " : "\n");
-        }
-    };
-    put(head);
-    for (const auto& line : cells) put(line);
+    examples::print_columns(head, cells, 2, false, os);
 }
 
 void write_outputs(const std::string& prefix, const std::vector<row>& rows, const row* full,
@@ -674,9 +631,7 @@ int main(int argc, char** argv) {
 
     // "--hashes all": every policy this build has (the core ones and the optional packages found).
     if (std::find(s.hashes.begin(), s.hashes.end(), "all") != s.hashes.end()) {
-        s.hashes.clear();
-        bloom::for_each_policy(
-            [&](auto policy) { s.hashes.emplace_back(bloom::hash_name<decltype(policy)>()); });
+        s.hashes = examples::built_hashes();
     }
 
     try {

@@ -19,6 +19,8 @@
 #include <bloom/models/network/protocol.hpp>
 #include <bloom/models/network/spectral.hpp>
 
+#include "common.hpp"
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -93,34 +95,14 @@ struct row {
     bool trained = true;
 };
 
-bool progress_enabled(const settings& s) { return !s.quiet && isatty(STDERR_FILENO) != 0; }
+bool progress_enabled(const settings& s) { return examples::progress_enabled(s.quiet); }
 
-std::string fmt(double v, int prec) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-    return buf;
-}
+using examples::fmt;
 
 dataset make_dataset(const settings& s) {
-    bloom::data::interactions all;
     dataset d;
-    if (s.data_path.empty()) {
-        bloom::data::synthetic_config c;
-        c.n_users = s.syn_users;
-        c.n_items = s.syn_items;
-        c.n_interactions = s.syn_interactions;
-        c.popularity_exponent = s.syn_popularity;
-        c.seed = s.seed;
-        all = bloom::data::make_synthetic(c);
-        std::ostringstream name;
-        name << "synthetic(" << c.n_users << " users, " << c.n_items << " items, "
-             << c.n_interactions << " interactions, seed " << c.seed << ")";
-        d.name = name.str();
-    } else {
-        bloom::data::load_result r = bloom::data::load_movielens(s.data_path);
-        all = std::move(r.data);
-        d.name = s.data_path + " (" + r.report.format + ")";
-    }
+    const bloom::data::interactions all = examples::load_data(
+        s.data_path, {s.syn_users, s.syn_items, s.syn_interactions, s.syn_popularity}, s.seed, d.name);
     bm::halves_options ho;
     ho.seed = s.seed;
     ho.order = s.split == "numpy" ? bm::half_order::numpy : bm::half_order::bloom;
@@ -131,20 +113,6 @@ dataset make_dataset(const settings& s) {
     d.train_all = bm::join_rows(d.h.train_in, d.h.train_target);
     d.counts = bm::item_counts(d.train_all, d.n_items);
     return d;
-}
-
-template <class F>
-void with_hash(const std::string& hash, F&& f) {
-    bool found = false;
-    bloom::for_each_policy([&](auto policy) {
-        if (!found && hash == bloom::hash_name<decltype(policy)>()) {
-            found = true;
-            f(policy);
-        }
-    });
-    if (!found)
-        throw bloom::invalid_argument("bloom-paper: hash '" + hash +
-                                      "' is not built in (see --list-hashes)");
 }
 
 bool uses_hash(const std::string& m) { return m == "bloom" || m == "hashing" || m == "cbe" || m == "freq"; }
@@ -288,7 +256,7 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
                                   code_type::from_dense(std::move(e.out)), no, d, s, r);
     }
     row out;
-    with_hash(hash, [&](auto policy) {
+    examples::with_hash(hash, "bloom-paper", [&](auto policy) {
         using H = decltype(policy);
         bloom::spec_config sc;
         sc.items = n;
@@ -396,25 +364,7 @@ void print_table(const std::vector<row>& rows, const row& base, std::ostream& os
              r0.input_bits > 0 ? fmt(r0.input_bits, 2) + "|" + fmt(r0.target_bits, 2) : "-",
              std::to_string(g.runs.size())});
     }
-    std::vector<std::size_t> w(head.size());
-    for (std::size_t c = 0; c < head.size(); ++c) {
-        w[c] = head[c].size();
-        for (const auto& line : cells) w[c] = std::max(w[c], line[c].size());
-    }
-    auto put = [&](const std::vector<std::string>& line) {
-        for (std::size_t c = 0; c < line.size(); ++c) {
-            const bool left = c < 3 || c + 1 == line.size();
-            // "±" is two bytes but one column
-            const std::size_t shown = line[c].size() - (line[c].find("±") != std::string::npos ? 1 : 0);
-            const std::size_t pad = w[c] > shown ? w[c] - shown : 0;
-            if (!left) os << std::string(pad, ' ');
-            os << line[c];
-            if (left && c + 1 < line.size()) os << std::string(pad, ' ');
-            os << (c + 1 < line.size() ? "  " : "\n");
-        }
-    };
-    put(head);
-    for (const auto& line : cells) put(line);
+    examples::print_columns(head, cells, 3, true, os);
 }
 
 void write_outputs(const std::string& prefix, const std::vector<row>& rows, const row& base,
@@ -492,8 +442,7 @@ void validate(settings& s) {
     for (const std::string& m : s.methods)
         if (std::find(all_methods.begin(), all_methods.end(), m) == all_methods.end())
             bad("unknown method '" + m + "' in --methods (bloom, hashing, cbe, freq, ecoc, pmi, cca, or all)");
-    std::vector<std::string> built;
-    bloom::for_each_policy([&](auto p) { built.emplace_back(bloom::hash_name<decltype(p)>()); });
+    const std::vector<std::string> built = examples::built_hashes();
     if (std::find(s.hashes.begin(), s.hashes.end(), "all") != s.hashes.end()) s.hashes = built;
     for (const std::string& h : s.hashes)
         if (std::find(built.begin(), built.end(), h) == built.end())
