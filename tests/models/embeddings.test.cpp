@@ -190,7 +190,7 @@ TEST_CASE("murmur3_32 rows change with hash_seed as xxh3's do, high seed bits in
     }
 }
 
-TEST_CASE("key_stride hashes id i as the key i * stride; the default is the id itself",
+TEST_CASE("key_stride hashes id i as the key i * stride, and the default is the id itself",
           "[models][embeddings]") {
     using namespace bloom::models;
     bloom_options b;
