@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Downloads a MovieLens archive from GroupLens, checks its SHA-256 and unpacks it.
+# Downloads a MovieLens archive from GroupLens, checks its checksum and unpacks it.
 #
 #   scripts/fetch-movielens.sh [options] NAME
 #
@@ -15,22 +15,25 @@ usage() {
 Usage: $prog [options] NAME
 
 Downloads the MovieLens archive NAME (100k, 1m, 10m, 20m, 25m, latest-small, latest),
-verifies its SHA-256 checksum and unpacks it into DEST/<archive folder>.
+verifies its checksum and unpacks it into DEST/<archive folder>.
 
 Options:
-  --dest DIR        where to unpack (default: ./data)
+  --dest DIR        where to unpack (default: ../shared/data beside the repository,
+                    where the examples and tests look, so 100k lands in ../shared/data/ml-100k)
   --base-url URL    where the archives are (default: \$BLOOM_MOVIELENS_BASE_URL, else
                     https://files.grouplens.org/datasets/movielens); file:// URLs work
   --sha256 HEX      the archive's expected SHA-256
+  --md5 HEX         the archive's expected MD5 (what GroupLens publishes)
   --checksums FILE  a file of "HEX  ml-NAME.zip" lines (sha256sum's format) to take it from
-  --no-verify       accept the archive without a checksum (its SHA-256 is printed, to pin)
+  --no-verify       accept the archive without a checksum, the table's too (its SHA-256 is
+                    printed, to pin)
   --force           download and unpack again even if the ratings file is already there
   --keep-archive    keep the .zip next to the unpacked folder
   -h, --help        this help
 
-The checksum must come from --sha256, --checksums or the script's own table, which lists only
-checksums its authors have verified (it is empty for now). Without one, and without
---no-verify, the script refuses to download.
+The checksum comes from --sha256, --md5, --checksums or else the script's own table of the MD5
+sums GroupLens publishes for 100k, 1m, 10m, 20m and 25m (latest-small and latest change over
+time, so they have none). Without one, and without --no-verify, the script refuses to download.
 
 Exit status: 0 done, 1 usage error, 2 no checksum to verify against, 3 checksum mismatch,
 4 download or unpack failure.
@@ -44,14 +47,22 @@ die() {  # status message...
     exit "$status"
 }
 
-# SHA-256 of archives verified by bloom's authors, by archive file name. Add a line only for a
-# checksum you have verified against an archive obtained from GroupLens yourself.
-declare -A KNOWN_SHA256=(
+# The MD5 sums GroupLens publishes next to its archives (the .zip.md5 files), by archive name.
+# The ml-latest archives are rebuilt from time to time, so they have no fixed sum here.
+declare -A KNOWN_MD5=(
+    [ml-100k.zip]=0e33842e24a9c977be4e0107933c0723
+    [ml-1m.zip]=c4d9eecfca2ab87c1945afe126590906
+    [ml-10m.zip]=ce571fd55effeba0271552578f2648bd
+    [ml-20m.zip]=cd245b17a1ae2cc31bb14903e1204af3
+    [ml-25m.zip]=6b51fb2759a8657d3bfcbfc42b592ada
 )
 
-dest=./data
+# ../shared/data beside the repository: where the examples, tests and scripts look for MovieLens.
+beside_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+dest=$beside_repo/shared/data
 base_url=${BLOOM_MOVIELENS_BASE_URL:-https://files.grouplens.org/datasets/movielens}
 sha256=
+md5=
 checksums=
 verify=1
 force=0
@@ -66,6 +77,8 @@ while [ $# -gt 0 ]; do
         --base-url=*) base_url=${1#*=}; shift ;;
         --sha256) [ $# -ge 2 ] || die 1 "--sha256 needs a hex digest"; sha256=$2; shift 2 ;;
         --sha256=*) sha256=${1#*=}; shift ;;
+        --md5) [ $# -ge 2 ] || die 1 "--md5 needs a hex digest"; md5=$2; shift 2 ;;
+        --md5=*) md5=${1#*=}; shift ;;
         --checksums) [ $# -ge 2 ] || die 1 "--checksums needs a file"; checksums=$2; shift 2 ;;
         --checksums=*) checksums=${1#*=}; shift ;;
         --no-verify) verify=0; shift ;;
@@ -96,6 +109,11 @@ if [ -n "$sha256" ]; then
     sha256=$(printf '%s' "$sha256" | tr 'A-F' 'a-f')
     [[ $sha256 =~ ^[0-9a-f]{64}$ ]] || die 1 "--sha256 wants 64 hex digits, got '$sha256'"
 fi
+if [ -n "$md5" ]; then
+    md5=$(printf '%s' "$md5" | tr 'A-F' 'a-f')
+    [[ $md5 =~ ^[0-9a-f]{32}$ ]] || die 1 "--md5 wants 32 hex digits, got '$md5'"
+fi
+[ -z "$sha256" ] || [ -z "$md5" ] || die 1 "give --sha256 or --md5, not both"
 
 if [ -f "$dest/$folder/$ratings" ] && [ "$force" -eq 0 ]; then
     echo "$prog: $dest/$folder/$ratings is already there (--force to fetch again)" >&2
@@ -104,21 +122,22 @@ if [ -f "$dest/$folder/$ratings" ] && [ "$force" -eq 0 ]; then
 fi
 
 # --- the expected checksum, decided before anything is downloaded -------------------------------
-if [ -z "$sha256" ] && [ -n "$checksums" ]; then
+if [ -z "$sha256" ] && [ -z "$md5" ] && [ -n "$checksums" ]; then
     [ -r "$checksums" ] || die 1 "cannot read $checksums"
     sha256=$(awk -v f="$archive" '{ n = $2; sub(/^\*/, "", n); if (n == f) { print $1; exit } }' \
              "$checksums")
     [ -n "$sha256" ] || die 2 "$checksums has no line for $archive"
 fi
-if [ -z "$sha256" ] && [ -n "${KNOWN_SHA256[$archive]:-}" ]; then
-    sha256=${KNOWN_SHA256[$archive]}
+# --no-verify skips the table (an explicit --sha256, --md5 or --checksums is still checked).
+if [ -z "$sha256" ] && [ -z "$md5" ] && [ "$verify" -eq 1 ] && [ -n "${KNOWN_MD5[$archive]:-}" ]; then
+    md5=${KNOWN_MD5[$archive]}
 fi
 if [ -n "$sha256" ]; then
     sha256=$(printf '%s' "$sha256" | tr 'A-F' 'a-f')
     [[ $sha256 =~ ^[0-9a-f]{64}$ ]] || die 2 "the checksum for $archive is not 64 hex digits: '$sha256'"
-elif [ "$verify" -eq 1 ]; then
-    die 2 "no verified SHA-256 for $archive: pass --sha256 HEX (or --checksums FILE) with a" \
-          "checksum you trust, or --no-verify to accept the download unchecked"
+elif [ -z "$md5" ] && [ "$verify" -eq 1 ]; then
+    die 2 "no known checksum for $archive: pass --sha256 HEX, --md5 HEX (or --checksums FILE)" \
+          "with a checksum you trust, or --no-verify to accept the download unchecked"
 fi
 
 # --- tools ---------------------------------------------------------------------------------------
@@ -136,6 +155,23 @@ with open(sys.argv[1], "rb") as f:
 print(h.hexdigest())' "$1"
     else
         die 4 "need sha256sum, shasum or python3 to verify the archive"
+    fi
+}
+
+md5_of() {
+    if command -v md5sum >/dev/null 2>&1; then
+        md5sum "$1" | awk '{ print $1 }'
+    elif command -v md5 >/dev/null 2>&1; then
+        md5 -q "$1"
+    elif command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import hashlib, sys
+h = hashlib.md5()
+with open(sys.argv[1], "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+        h.update(block)
+print(h.hexdigest())' "$1"
+    else
+        die 4 "need md5sum, md5 or python3 to verify the archive"
     fi
 }
 
@@ -183,9 +219,15 @@ download "$url" "$work/$archive" || die 4 "download of $url failed"
 actual=$(sha256_of "$work/$archive")
 if [ -n "$sha256" ]; then
     if [ "$actual" != "$sha256" ]; then
-        die 3 "checksum mismatch for $archive: expected $sha256, got $actual (archive discarded)"
+        die 3 "checksum mismatch for $archive: expected sha256 $sha256, got $actual (archive discarded)"
     fi
     echo "$prog: sha256 $actual verified" >&2
+elif [ -n "$md5" ]; then
+    actual_md5=$(md5_of "$work/$archive")
+    if [ "$actual_md5" != "$md5" ]; then
+        die 3 "checksum mismatch for $archive: expected md5 $md5, got $actual_md5 (archive discarded)"
+    fi
+    echo "$prog: md5 $actual_md5 verified (sha256 $actual)" >&2
 else
     echo "$prog: WARNING: $archive NOT verified (--no-verify); its sha256 is $actual" >&2
 fi

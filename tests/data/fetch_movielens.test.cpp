@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include <sys/wait.h>
 
@@ -47,11 +48,12 @@ std::string trim(std::string s) {
 
 TEST_CASE("fetch-movielens.sh fetches, verifies and unpacks, and refuses what it cannot verify") {
     const bool can_zip = have("zip") || have("python3");
-    const bool can_hash = have("sha256sum") || have("shasum") || have("python3");
+    const bool can_hash = (have("sha256sum") || have("shasum") || have("python3")) &&
+                          (have("md5sum") || have("md5") || have("python3"));
     const bool can_unzip = have("unzip") || have("python3");
     if (!have("bash") || !can_zip || !can_hash || !can_unzip) {
-        WARN("SKIPPED: fetch-movielens.sh test needs bash, zip or python3, sha256sum or python3, "
-             "unzip or python3");
+        WARN("SKIPPED: fetch-movielens.sh test needs bash, zip or python3, sha256sum and md5sum "
+             "or python3, unzip or python3");
         return;
     }
     bloom_test::temp_dir dir;
@@ -85,6 +87,12 @@ TEST_CASE("fetch-movielens.sh fetches, verifies and unpacks, and refuses what it
                 "srv/ml-100k.zip) > sum.txt") == 0);
     const std::string sha = bloom_test::read_all((root / "sum.txt").string()).substr(0, 64);
     REQUIRE(sha.size() == 64);
+    REQUIRE(run("cd " + quote(root.string()) + " && (md5sum srv/ml-100k.zip 2>/dev/null || "
+                "python3 -c 'import hashlib, sys; "
+                "print(hashlib.md5(open(sys.argv[1], \"rb\").read()).hexdigest(), sys.argv[1])' "
+                "srv/ml-100k.zip) > md5.txt") == 0);
+    const std::string md5 = bloom_test::read_all((root / "md5.txt").string()).substr(0, 32);
+    REQUIRE(md5.size() == 32);
 
     const std::string base = "file://" + (root / "srv").string();
     auto fetch = [&](const std::string& args, const std::string& dest) {
@@ -124,10 +132,66 @@ TEST_CASE("fetch-movielens.sh fetches, verifies and unpacks, and refuses what it
         CHECK(fs::is_empty(dest));
     }
     SECTION("without a checksum it refuses to download") {
+        // latest-small has no published, fixed sum, so the script's table has none for it.
         const std::string dest = (root / "none").string();
-        CHECK(fetch("--base-url " + quote(base) + " 100k", dest) == 2);
+        CHECK(fetch("--base-url " + quote(base) + " latest-small", dest) == 2);
         CHECK_THAT(err(), Catch::Contains("--no-verify"));
         CHECK_FALSE(fs::exists(dest));
+    }
+    SECTION("the built-in table holds GroupLens's published MD5 sums, and a fake archive fails them") {
+        // The same fake zip served under every archive name: each is downloaded, checked against
+        // the table's sum, refused (exit 3) and nothing is unpacked.
+        const fs::path table_srv = root / "table-srv";
+        fs::create_directories(table_srv);
+        const std::pair<const char*, const char*> published[] = {
+            {"100k", "0e33842e24a9c977be4e0107933c0723"},
+            {"1m", "c4d9eecfca2ab87c1945afe126590906"},
+            {"10m", "ce571fd55effeba0271552578f2648bd"},
+            {"20m", "cd245b17a1ae2cc31bb14903e1204af3"},
+            {"25m", "6b51fb2759a8657d3bfcbfc42b592ada"},
+        };
+        for (const auto& [name, sum] : published) {
+            fs::copy_file(root / "srv" / "ml-100k.zip",
+                          table_srv / (std::string("ml-") + name + ".zip"));
+        }
+        const std::string table_base = "file://" + table_srv.string();
+        for (const auto& [name, sum] : published) {
+            INFO(name);
+            const std::string dest = (root / (std::string("table-") + name)).string();
+            CHECK(fetch("--base-url " + quote(table_base) + " " + name, dest) == 3);
+            CHECK_THAT(err(), Catch::Contains("checksum mismatch") &&
+                                  Catch::Contains(std::string("expected md5 ") + sum) &&
+                                  Catch::Contains(md5));
+            CHECK(fs::is_empty(dest));
+        }
+    }
+    SECTION("--md5: the right sum unpacks, a wrong one is refused") {
+        const std::string dest = (root / "md5").string();
+        CHECK(fetch("--base-url " + quote(base) + " --md5 " + std::string(32, 'f') + " 100k",
+                    dest) == 3);
+        CHECK_THAT(err(), Catch::Contains("checksum mismatch"));
+        CHECK(fs::is_empty(dest));
+        REQUIRE(fetch("--base-url " + quote(base) + " --md5 " + md5 + " 100k", dest) == 0);
+        CHECK_THAT(err(), Catch::Contains("md5 " + md5 + " verified"));
+        CHECK(bloom_test::read_all(dest + "/ml-100k/u.data") == ratings);
+        CHECK(fetch("--md5 abc 100k", (root / "md5-bad").string()) == 1);
+        CHECK(fetch("--md5 " + md5 + " --sha256 " + sha + " 100k", (root / "md5-both").string()) ==
+              1);
+    }
+    SECTION("without --dest it unpacks into ../shared/data beside the repository") {
+        // A copy of the script in a fake checkout: <root>/checkout/scripts/fetch-movielens.sh.
+        fs::create_directories(root / "checkout" / "scripts");
+        const fs::path copy = root / "checkout" / "scripts" / "fetch-movielens.sh";
+        fs::copy_file(script, copy);
+        const int status = run("cd / && bash " + quote(copy.string()) + " --base-url " +
+                               quote(base) + " --sha256 " + sha + " 100k >" +
+                               quote((root / "out.txt").string()) + " 2>" +
+                               quote((root / "err.txt").string()));
+        REQUIRE(status == 0);
+        const fs::path expected = root.lexically_normal() / "shared" / "data" / "ml-100k" / "u.data";
+        CHECK(out() == expected.string());
+        CHECK(bloom_test::read_all(expected.string()) == ratings);
+        CHECK_FALSE(fs::exists(root / "checkout" / "data"));
     }
     SECTION("a checksums file, in sha256sum's format") {
         const std::string sums = dir.write("SHA256SUMS", sha + "  ml-100k.zip\n");
