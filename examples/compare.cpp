@@ -164,9 +164,6 @@ dataset make_dataset(const settings& s) {
     dataset d;
     const bloom::data::interactions all = examples::load_data(
         s.data_path, {s.syn_users, s.syn_items, s.syn_interactions, s.syn_popularity}, s.seed, d.name);
-    if (s.split == "numpy" && s.seed > 0xffffffffULL)
-        throw bloom::invalid_argument("bloom-compare: --split numpy takes a seed below 2^32 "
-                                      "(NumPy's legacy seeding), not " + std::to_string(s.seed));
     const bloom::data::train_test split =
         s.split == "numpy"
             ? bloom::data::numpy_random_split(all, s.test_share, static_cast<std::uint32_t>(s.seed))
@@ -261,6 +258,95 @@ bool uses_k(const std::string& method) {
 
 std::uint32_t small_dim(const settings& s, double ratio) {
     return std::max<std::uint32_t>(1, static_cast<std::uint32_t>(s.dim * ratio + 0.5));
+}
+
+const std::vector<std::string>& known_methods() {
+    static const std::vector<std::string> m = {"full",       "bloom",     "hashing",      "hash-emb",
+                                               "qr",         "freq-bloom", "small-dim",
+                                               "bloom-history"};
+    return m;
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const std::string& x : v) out += (out.empty() ? "" : ", ") + x;
+    return out;
+}
+
+std::string number(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
+// Every option on its own and every contradiction between options that needs no data: checked
+// after parsing, before the data is loaded or anything trains. Throws naming the option(s).
+void validate_options(const settings& s) {
+    auto bad = [](const std::string& what) {
+        throw bloom::invalid_argument("bloom-compare: " + what);
+    };
+    if (s.methods.empty()) bad("--methods needs at least one method");
+    for (const std::string& m : s.methods)
+        if (std::find(known_methods().begin(), known_methods().end(), m) == known_methods().end())
+            bad("--methods: unknown method '" + m + "' (" + join(known_methods()) + ")");
+    if (s.hashes.empty()) bad("--hashes needs at least one hash policy");
+    const std::vector<std::string> built = examples::built_hashes();
+    for (const std::string& h : s.hashes)
+        if (std::find(built.begin(), built.end(), h) == built.end())
+            bad("--hashes: hash '" + h + "' is not built in (see --list-hashes)");
+    if (s.ratios.empty()) bad("--ratios needs at least one ratio");
+    for (double r : s.ratios)
+        if (!(std::isfinite(r) && r > 0.0 && r <= 1.0))
+            bad("--ratios takes rows / ids in (0, 1], got " + number(r));
+    if (s.ks.empty()) bad("--k needs at least one value");
+    for (std::uint32_t k : s.ks)
+        if (k == 0) bad("--k takes hash functions per id >= 1, got 0");
+    const bool users = compress_users(s), items = compress_items(s);
+    auto has = [&](const char* m) {
+        return std::find(s.methods.begin(), s.methods.end(), m) != s.methods.end();
+    };
+    if (has("small-dim") && !(users && items))
+        bad("small-dim compresses both sides (--compress users,items)");
+    if (has("bloom-history") && !users)
+        bad("bloom-history encodes users by their training items; it needs --compress users or "
+            "users,items");
+    if (s.split == "numpy" && s.seed > 0xffffffffULL)
+        bad("--split numpy takes a seed below 2^32 (NumPy's legacy seeding), not " +
+            std::to_string(s.seed));
+}
+
+// What needs the data's size: each compressed table's rows, floor(ids x ratio), must hold the
+// positions its kind needs (k for the Bloom kinds, --history-k for bloom-history's users, 2 for
+// qr, 1 for hashing), so that a row's ratio is the real one (never silently raised).
+void validate_sizes(const settings& s, std::uint32_t n_users, std::uint32_t n_items) {
+    for (const std::string& method : s.methods) {
+        if (method == "full" || method == "small-dim") continue;
+        for (double ratio : s.ratios) {
+            for (const bool is_users : {true, false}) {
+                if (!(is_users ? compress_users(s) : compress_items(s))) continue;
+                const std::uint32_t n = is_users ? n_users : n_items;
+                const auto rows = static_cast<std::uint64_t>(static_cast<double>(n) * ratio);
+                // Throws unless `need` rows fit; `option` sets `need` (empty: the method does).
+                auto check = [&](std::uint64_t need, const std::string& option) {
+                    if (rows >= need) return;
+                    std::string msg = "bloom-compare: ";
+                    if (!option.empty()) msg += option + " " + std::to_string(need) + " is more than the ";
+                    else msg += method + " needs " + std::to_string(need) + " rows, more than the ";
+                    msg += std::to_string(rows) + " rows that --ratios " + number(ratio) +
+                           " gives the " + (is_users ? "users" : "items") + " table (" +
+                           std::to_string(n) + " ids)" + (option.empty() ? "" : " for " + method) +
+                           "; ";
+                    msg += option.empty() ? "raise --ratios" : "lower " + option + " or raise --ratios";
+                    throw bloom::invalid_argument(msg);
+                };
+                if (method == "qr") check(2, "");
+                else if (method == "hashing") check(1, "");
+                else if (method == "bloom-history" && is_users) check(s.history_k, "--history-k");
+                else
+                    for (std::uint32_t k : s.ks) check(k, "--k");
+            }
+        }
+    }
 }
 
 // One side's table: the method's kind when the side is compressed, else a full table. Kinds
@@ -407,12 +493,14 @@ std::string pct(double v, double ref) {
 
 void print_table(const std::vector<row>& rows, const row* full, const settings& s,
                  std::ostream& os) {
-    std::vector<std::string> head = {"method", "hash",   "ratio", "k",     "dim",
-                                     "params", "MB",     "s/epoch", "MRR", "P@10",
-                                     "R@10",   "NDCG@10", "MRR%",  "P@10%", "R@10%",
+    // The cut-off columns carry the real --eval-k.
+    const std::string at = "@" + std::to_string(s.k_eval);
+    std::vector<std::string> head = {"method", "hash",    "ratio",   "k",        "dim",
+                                     "params", "MB",      "s/epoch", "MRR",      "P" + at,
+                                     "R" + at, "NDCG" + at, "MRR%",  "P" + at + "%", "R" + at + "%",
                                      "NDCG%"};
     const bool seeds = s.hash_seeds > 1;
-    if (seeds) head.insert(head.end(), {"runs", "MRR sd", "MRR min..max", "P@10 sd"});
+    if (seeds) head.insert(head.end(), {"runs", "MRR sd", "MRR min..max", "P" + at + " sd"});
     std::vector<std::vector<std::string>> cells;
     for (const row& r : rows) {
         const std::string kcell = r.history_k ? std::to_string(r.history_k) + "|" + std::to_string(r.k)
@@ -441,11 +529,17 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
     if (!csv) throw bloom::error("bloom: cannot write " + prefix + ".csv");
     std::ofstream runs_csv(prefix + "-runs.csv");
     if (!runs_csv) throw bloom::error("bloom: cannot write " + prefix + "-runs.csv");
-    const char* columns = "method,hash,ratio,k,dim,combine,params,mb,sec_per_epoch,mrr,p10,r10,"
-                          "ndcg10,map,hit10,mrr_share,p10_share,r10_share,ndcg10_share,history_k";
+    // The cut-off metrics' keys carry the real --eval-k: p10, r10, ndcg10, hit10 at the default
+    // 10, p5, r5, ndcg5, hit5 with --eval-k 5.
+    const std::string kk = std::to_string(s.k_eval);
+    const std::string p = "p" + kk, rk = "r" + kk, ndcg = "ndcg" + kk, hit = "hit" + kk;
+    const std::string columns = "method,hash,ratio,k,dim,combine,params,mb,sec_per_epoch,mrr," + p +
+                                "," + rk + "," + ndcg + ",map," + hit + ",mrr_share," + p +
+                                "_share," + rk + "_share," + ndcg + "_share,history_k";
     // PREFIX.csv: one row per configuration (means over its runs) and the runs' spread;
     // PREFIX-runs.csv: one row per run, with its hash seed (the run's index s).
-    csv << columns << ",runs,mrr_std,mrr_min,mrr_max,p10_std,p10_min,p10_max,id_stride\n";
+    csv << columns << ",runs,mrr_std,mrr_min,mrr_max," << p << "_std," << p << "_min," << p
+        << "_max,id_stride\n";
     runs_csv << columns << ",hash_seed,id_stride\n";
     auto share = [&](double v, double ref) { return full && ref > 0 ? v / ref : 0.0; };
     auto metrics = [&](std::ostream& os, const row& r, const bloom::eval::ranking_result& m,
@@ -468,7 +562,8 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
                      {"lr", s.lr},           {"l2", s.l2},         {"loss", s.loss},
                      {"compress", s.compress}, {"seed", s.seed},   {"optimizer", "lazy adam"},
                      {"split", s.split},     {"train_seed", training_seed(s)},
-                     {"hash_seeds", s.hash_seeds}, {"id_stride", s.id_stride}};
+                     {"hash_seeds", s.hash_seeds}, {"id_stride", s.id_stride},
+                     {"eval_k", s.k_eval}};
     j["results"] = nlohmann::json::array();
     for (const row& r : rows) {
         const double ms = share(r.m.mrr, full ? full->m.mrr : 0),
@@ -487,11 +582,11 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
                             {"sec_per_epoch", x.sec_per_epoch},
                             {"fit_seconds", x.fit_seconds},
                             {"mrr", x.m.mrr},
-                            {"p10", x.m.precision},
-                            {"r10", x.m.recall},
-                            {"ndcg10", x.m.ndcg},
+                            {p, x.m.precision},
+                            {rk, x.m.recall},
+                            {ndcg, x.m.ndcg},
                             {"map", x.m.map},
-                            {"hit10", x.m.hit_rate}});
+                            {hit, x.m.hit_rate}});
         }
         j["results"].push_back({{"method", r.method},
                                 {"hash", r.hash},
@@ -505,21 +600,21 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
                                 {"sec_per_epoch", r.sec_per_epoch},
                                 {"fit_seconds", r.fit_seconds},
                                 {"mrr", r.m.mrr},
-                                {"p10", r.m.precision},
-                                {"r10", r.m.recall},
-                                {"ndcg10", r.m.ndcg},
+                                {p, r.m.precision},
+                                {rk, r.m.recall},
+                                {ndcg, r.m.ndcg},
                                 {"map", r.m.map},
-                                {"hit10", r.m.hit_rate},
+                                {hit, r.m.hit_rate},
                                 {"mrr_share", ms},
-                                {"p10_share", ps},
-                                {"r10_share", rs},
-                                {"ndcg10_share", ns},
+                                {p + "_share", ps},
+                                {rk + "_share", rs},
+                                {ndcg + "_share", ns},
                                 {"mrr_std", msp.std},
                                 {"mrr_min", msp.min},
                                 {"mrr_max", msp.max},
-                                {"p10_std", psp.std},
-                                {"p10_min", psp.min},
-                                {"p10_max", psp.max},
+                                {p + "_std", psp.std},
+                                {p + "_min", psp.min},
+                                {p + "_max", psp.max},
                                 {"runs", std::move(runs)}});
     }
     std::ofstream js(prefix + ".json");
@@ -567,6 +662,14 @@ int main(int argc, char** argv) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--compress", s.compress, "which tables to compress: users,items | users | items")
+        // IsMember's own message would print the choices comma-joined ({users,items,users,...}).
+        ->check(CLI::Validator(
+            [](std::string& v) {
+                return v == "users,items" || v == "users" || v == "items"
+                           ? std::string()
+                           : "'" + v + "' is not one of: users,items | users | items";
+            },
+            "users,items|users|items"))
         ->capture_default_str();
     app.add_option("--combine", s.combine, "how k rows combine: sum (Spotlight) or mean")
         ->check(CLI::IsMember({"sum", "mean"}))
@@ -582,6 +685,7 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     app.add_option("--loss", s.loss, "bpr, bpr-log, pointwise, hinge, adaptive-hinge")
+        ->check(CLI::IsMember({"bpr", "bpr-log", "pointwise", "hinge", "adaptive-hinge"}))
         ->capture_default_str();
     app.add_option("--split", s.split,
                    "random: bloom's seeded shuffle; numpy: NumPy's RandomState(seed).permutation, "
@@ -591,7 +695,9 @@ int main(int argc, char** argv) {
     app.add_option("--test-share", s.test_share, "share of interactions in the random test split")
         ->check(CLI::Range(0.01, 0.99))
         ->capture_default_str();
-    app.add_option("--eval-k", s.k_eval, "cut-off of P@k, R@k, NDCG@k, hit rate@k")
+    app.add_option("--eval-k", s.k_eval,
+                   "cut-off of P@k, R@k, NDCG@k, hit rate@k (the columns and keys say the k: "
+                   "P@5, p5 with --eval-k 5)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--threads", s.threads, "evaluation threads (0: all cores)")->capture_default_str();
@@ -604,7 +710,8 @@ int main(int argc, char** argv) {
                    "hash study: train every hashed row (method, hash, ratio, k) N times, with hash "
                    "seeds s = 0..N-1 mixed into the tables' hash seeds (training seed fixed; s = 0 "
                    "is the single run's seed). The table shows the means and the runs' spread; "
-                   "--out writes the means with mrr_std/min/max and p10_std/min/max to PREFIX.csv "
+                   "--out writes the means with mrr_std/min/max and p10_std/min/max (pK_* with "
+                   "--eval-k K) to PREFIX.csv "
                    "and one row per run, with its hash_seed s, to PREFIX-runs.csv. Kinds without "
                    "a hash (full, qr, small-dim) run once")
         ->check(CLI::PositiveNumber)
@@ -635,7 +742,11 @@ int main(int argc, char** argv) {
     }
 
     try {
+        // Every option before any work; what needs the data's size once it is loaded, before
+        // anything trains.
+        validate_options(s);
         const dataset d = make_dataset(s);
+        validate_sizes(s, d.n_users, d.n_items);
         std::vector<std::uint64_t> uc(d.n_users), ic(d.n_items);
         for (std::uint32_t u : d.train_users) ++uc[u];
         for (std::uint32_t i : d.train_items) ++ic[i];
