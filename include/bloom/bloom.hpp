@@ -48,3 +48,5 @@
 
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/factorization.hpp>
+#include <bloom/io/model_file.hpp>
+#include <bloom/io/archive.hpp>

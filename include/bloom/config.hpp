@@ -23,3 +23,11 @@
 #  define BLOOM_LIKELY(x) (x)
 #  define BLOOM_UNLIKELY(x) (x)
 #endif
+
+namespace bloom {
+// Passed to the constructor that builds an empty object for a model file to fill
+// (io/archive.hpp): `Model m{bloom::restore_tag{}}; loader.object("model", m);`.
+struct restore_tag {
+    explicit restore_tag() = default;
+};
+}  // namespace bloom

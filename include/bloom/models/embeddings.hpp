@@ -159,6 +159,29 @@ std::vector<std::uint32_t> position_table(std::uint32_t n, const bloom_options& 
     return pos;
 }
 
+// Model files: the spec of a hashed kind (its hash policy is archived by name beside it).
+template <class A>
+void archive_spec(A& a, bloom_options& b) {
+    a.value("rows", b.rows);
+    a.value("k", b.k);
+    a.value("combine", b.comb);
+    a.value("hash_seed", b.hash_seed);
+    a.value("derive", b.derive);
+    a.value("key_stride", b.key_stride);
+    if constexpr (A::loading) {
+        a.check(b.comb == combine::sum || b.comb == combine::mean, "unknown combine value");
+        a.check(b.derive == derivation::seeded || b.derive == derivation::double_hashing,
+                "unknown derivation value");
+    }
+}
+
+// After loading: the basic shape of a kind, ids >= 1 and dim >= 1.
+template <class A>
+void check_loaded(A& a, std::uint32_t ids, std::uint32_t dim) {
+    a.check(ids > 0, "no ids");
+    a.check(dim > 0, "dimension 0");
+}
+
 inline void check_options(const char* kind, std::uint32_t ids, const embedding_options& o) {
     if (ids == 0) ::bloom::detail::throw_invalid(std::string(kind) + ": no ids (n = 0)");
     if (o.dim == 0) ::bloom::detail::throw_invalid(std::string(kind) + ": dim must be at least 1");
@@ -187,6 +210,9 @@ public:
             opt_.allocate(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(dim));
     }
 
+    // Empty, for a model file to fill (archive()).
+    explicit trainable_table(restore_tag) : opt_(opt_config{}) {}
+
     matrix<Scalar>& weights() noexcept { return w_; }
     const matrix<Scalar>& weights() const noexcept { return w_; }
     const Scalar* row(std::uint32_t r) const noexcept { return w_.data() + r * w_.cols(); }
@@ -205,6 +231,26 @@ public:
     }
 
     std::size_t parameters() const noexcept { return static_cast<std::size_t>(w_.size()); }
+
+    // Model files: the weights and the optimizer (its state when the archive keeps it). A
+    // pending batch gradient is not saved: save between steps.
+    template <class A>
+    void archive(A& a) {
+        a.matrix("weights", w_);
+        a.object("opt", opt_);
+        if constexpr (A::loading) {
+            if (opt_.allocated())
+                a.check(opt_.rows() == w_.rows() && opt_.cols() == w_.cols(),
+                        "the optimizer is bound to another shape than the weights'");
+            grads_ = row_grads<Scalar>(static_cast<std::size_t>(w_.rows()),
+                                       static_cast<std::size_t>(w_.cols()));
+        }
+    }
+    // After loading: whether the table is rows x dim.
+    bool has_shape(std::uint64_t rows, std::uint64_t dim) const noexcept {
+        return static_cast<std::uint64_t>(w_.rows()) == rows &&
+               static_cast<std::uint64_t>(w_.cols()) == dim;
+    }
 
 private:
     matrix<Scalar> w_;
@@ -231,6 +277,19 @@ public:
     std::size_t rows() const noexcept { return n_; }
     std::size_t parameters() const noexcept { return t_.parameters(); }
     std::string describe() const { return "full table, " + std::to_string(n_) + " rows"; }
+
+    explicit full_embedding(restore_tag) : n_(0), dim_(0), t_(restore_tag{}) {}
+    template <class A>
+    void archive(A& a) {
+        a.expect("kind", kind_name);
+        a.value("ids", n_);
+        a.value("dim", dim_);
+        a.object("table", t_);
+        if constexpr (A::loading) {
+            detail::check_loaded(a, n_, dim_);
+            a.check(t_.has_shape(n_, dim_), "the table is not ids x dim");
+        }
+    }
 
     BLOOM_ALWAYS_INLINE void forward(std::uint32_t id, Scalar* out) const noexcept {
         BLOOM_ASSERT(id < n_);
@@ -267,6 +326,7 @@ public:
           dim_(o.dim),
           k_(b.k),
           comb_(b.comb),
+          b_(b),
           hash_name_(hash_name<Hash>()),
           pos_(detail::position_table<Hash>(n, b, o, "bloom_embedding")),
           t_(b.rows, o.dim, oc) {
@@ -286,6 +346,36 @@ public:
     std::string describe() const {
         return std::string(k_ == 1 ? "hashing trick" : "bloom") + ", " + std::to_string(rows()) +
                " rows, k=" + std::to_string(k_) + ", " + hash_name_ + ", " + to_string(comb_);
+    }
+    const bloom_options& spec_options() const noexcept { return b_; }
+    const std::string& policy() const noexcept { return hash_name_; }
+
+    explicit bloom_embedding(restore_tag) : n_(0), dim_(0), k_(0), comb_(combine::sum), t_(restore_tag{}) {}
+    // Model files: the spec (policy name, seeds, m, k, derivation, combination), the position
+    // table and the table. Loading recomputes the positions with the named policy and fails when
+    // they differ or the policy is not in the build.
+    template <class A>
+    void archive(A& a) {
+        a.expect("kind", kind_name);
+        a.value("ids", n_);
+        a.value("dim", dim_);
+        a.value("hash", hash_name_);
+        detail::archive_spec(a, b_);
+        a.array("positions", pos_);
+        a.object("table", t_);
+        if constexpr (A::loading) {
+            detail::check_loaded(a, n_, dim_);
+            k_ = b_.k;
+            comb_ = b_.comb;
+            a.check(t_.has_shape(b_.rows, dim_), "the table is not rows x dim");
+            a.check(pos_.size() == static_cast<std::size_t>(n_) * k_, "the position table is not ids x k");
+            embedding_options o;
+            o.dim = dim_;
+            a.verify_positions(hash_name_, [&](auto h) {
+                return detail::position_table<decltype(h)>(n_, b_, o, "bloom_embedding");
+            }, pos_);
+            scale_ = comb_ == combine::mean ? Scalar(1) / static_cast<Scalar>(k_) : Scalar(1);
+        }
     }
 
     BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t id) const noexcept {
@@ -310,6 +400,7 @@ private:
     std::uint32_t k_;
     combine comb_;
     Scalar scale_ = 1;
+    bloom_options b_;
     std::string hash_name_;
     std::vector<std::uint32_t> pos_;  // n x k: a cache of the spec
     trainable_table<Scalar, Opt> t_;
@@ -343,6 +434,19 @@ public:
     std::string describe() const {
         return "hash embeddings, " + std::to_string(rows()) + " rows, k=" +
                std::to_string(base_.k()) + ", " + hash_name_ + ", learned weights";
+    }
+
+    explicit hash_embedding(restore_tag) : base_(restore_tag{}), p_(restore_tag{}) {}
+    template <class A>
+    void archive(A& a) {
+        a.expect("kind", kind_name);
+        a.object("bloom", base_);
+        a.object("importance", p_);
+        if constexpr (A::loading) {
+            a.check(p_.has_shape(base_.ids(), base_.k()), "the importance weights are not ids x k");
+            g_.assign(base_.k(), Scalar(0));
+            hash_name_ = base_.policy();
+        }
     }
 
     const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
@@ -436,6 +540,23 @@ public:
                std::to_string(r_) + " rows";
     }
 
+    explicit qr_embedding(restore_tag) : n_(0), dim_(0), r_(0), q_(restore_tag{}), rem_(restore_tag{}) {}
+    template <class A>
+    void archive(A& a) {
+        a.expect("kind", kind_name);
+        a.value("ids", n_);
+        a.value("dim", dim_);
+        a.value("remainders", r_);
+        a.object("quotient", q_);
+        a.object("remainder", rem_);
+        if constexpr (A::loading) {
+            detail::check_loaded(a, n_, dim_);
+            a.check(r_ > 0, "0 remainders");
+            a.check(q_.has_shape((std::uint64_t{n_} + r_ - 1) / r_, dim_) && rem_.has_shape(r_, dim_),
+                    "the two tables do not fit ids, remainders and dim");
+        }
+    }
+
     const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
     void forward(std::uint32_t id, Scalar* out) const noexcept {
         const Scalar* a = q_.row(id / r_);
@@ -500,6 +621,7 @@ public:
             own_[order[i]] = static_cast<std::int64_t>(shared + i);
         bloom_options shared_part = b;
         shared_part.rows = shared;
+        shared_b_ = shared_part;
         pos_ = detail::position_table<Hash>(n, shared_part, o, "freq_bloom_embedding");
         engine rng(o.seed);
         detail::init_normal(t_.weights(), detail::resolve_std(o), rng);
@@ -515,6 +637,56 @@ public:
         return "frequency-aware bloom, " + std::to_string(head_rows_) + " own + " +
                std::to_string(rows() - head_rows_) + " shared rows, k=" + std::to_string(k_) +
                ", " + hash_name_;
+    }
+    // The spec of the shared part (its rows are the shared rows only).
+    const bloom_options& spec_options() const noexcept { return shared_b_; }
+    const std::string& policy() const noexcept { return hash_name_; }
+
+    explicit freq_bloom_embedding(restore_tag)
+        : n_(0), dim_(0), k_(0), comb_(combine::sum), t_(restore_tag{}) {}
+    // Model files: the shared part's spec and positions, each id's own row (-1: none) and the
+    // table (own rows after the shared ones).
+    template <class A>
+    void archive(A& a) {
+        a.expect("kind", kind_name);
+        a.value("ids", n_);
+        a.value("dim", dim_);
+        a.value("hash", hash_name_);
+        a.value("head_rows", head_rows_);
+        detail::archive_spec(a, shared_b_);
+        a.array("own_rows", own_);
+        a.array("positions", pos_);
+        a.object("table", t_);
+        if constexpr (A::loading) {
+            detail::check_loaded(a, n_, dim_);
+            k_ = shared_b_.k;
+            comb_ = shared_b_.comb;
+            const std::uint64_t shared = shared_b_.rows;
+            a.check(head_rows_ <= n_, "more head rows than ids");
+            a.check(t_.has_shape(shared + head_rows_, dim_), "the table is not (shared + head) x dim");
+            a.check(own_.size() == n_, "own_rows does not have an entry per id");
+            std::vector<char> used(head_rows_, 0);
+            std::size_t owned = 0;
+            for (const std::int64_t r : own_) {
+                if (r < 0) {
+                    a.check(r == -1, "an own row below -1");
+                    continue;
+                }
+                const std::uint64_t h = static_cast<std::uint64_t>(r);
+                a.check(h >= shared && h < shared + head_rows_ && used[h - shared] == 0,
+                        "an own row outside the head rows, or given to two ids");
+                used[h - shared] = 1;
+                ++owned;
+            }
+            a.check(owned == head_rows_, "not every head row belongs to an id");
+            a.check(pos_.size() == static_cast<std::size_t>(n_) * k_, "the position table is not ids x k");
+            embedding_options o;
+            o.dim = dim_;
+            a.verify_positions(hash_name_, [&](auto h) {
+                return detail::position_table<decltype(h)>(n_, shared_b_, o, "freq_bloom_embedding");
+            }, pos_);
+            scale_ = comb_ == combine::mean ? Scalar(1) / static_cast<Scalar>(k_) : Scalar(1);
+        }
     }
 
     const Scalar* view(std::uint32_t id) const noexcept {
@@ -563,6 +735,7 @@ private:
     Scalar scale_ = 1;
     std::string hash_name_;
     std::size_t head_rows_ = 0;
+    bloom_options shared_b_;
     std::vector<std::int64_t> own_;
     std::vector<std::uint32_t> pos_;
     trainable_table<Scalar, Opt> t_;
@@ -599,6 +772,8 @@ public:
           dim_(o.dim),
           k_(b.k),
           comb_(b.comb),
+          b_(b),
+          n_items_(n_items),
           hash_name_(hash_name<Hash>()),
           t_(check(n, offsets, items, n_items, b, o), o.dim, oc) {
         // The items' k x n_items position table, then each id's filter: the sorted, distinct
@@ -667,6 +842,43 @@ public:
 
     trainable_table<Scalar, Opt>& table() noexcept { return t_; }
     const trainable_table<Scalar, Opt>& table() const noexcept { return t_; }
+    const bloom_options& spec_options() const noexcept { return b_; }
+    const std::string& policy() const noexcept { return hash_name_; }
+    std::uint32_t n_items() const noexcept { return n_items_; }
+
+    explicit history_bloom_embedding(restore_tag)
+        : n_(0), dim_(0), k_(0), comb_(combine::sum), t_(restore_tag{}) {}
+    // Model files: the items' spec, each id's filter (its set bits) and the table. Loading
+    // checks the filters against the table and that the build has the items' hash policy.
+    template <class A>
+    void archive(A& a) {
+        a.expect("kind", kind_name);
+        a.value("ids", n_);
+        a.value("dim", dim_);
+        a.value("items", n_items_);
+        a.value("hash", hash_name_);
+        detail::archive_spec(a, b_);
+        a.array("filter_offsets", off_);
+        a.array("filter_bits", pos_);
+        a.object("table", t_);
+        if constexpr (A::loading) {
+            detail::check_loaded(a, n_, dim_);
+            a.check(n_items_ > 0, "no items");
+            k_ = b_.k;
+            comb_ = b_.comb;
+            a.check(t_.has_shape(b_.rows, dim_), "the table is not rows x dim");
+            a.check(off_.size() == static_cast<std::size_t>(n_) + 1 && off_.front() == 0 &&
+                        off_.back() == pos_.size(),
+                    "the filter offsets do not cover the filter bits");
+            for (std::uint32_t u = 0; u < n_; ++u)
+                a.check(off_[u] <= off_[u + 1] && off_[u + 1] - off_[u] <= b_.rows,
+                        "the filter offsets of id " + std::to_string(u) + " are not a range");
+            for (const std::uint32_t p : pos_) a.check(p < b_.rows, "a filter bit beyond the rows");
+            // The items' positions are not stored (the filters are), but a model must be able to
+            // encode a new history: the policy has to be in the build.
+            a.require_policy(hash_name_);
+        }
+    }
 
 private:
     Scalar scale(std::uint32_t set) const noexcept {
@@ -705,6 +917,8 @@ private:
     std::uint32_t dim_;
     std::uint32_t k_;
     combine comb_;
+    bloom_options b_;
+    std::uint32_t n_items_ = 0;
     std::string hash_name_;
     std::vector<std::size_t> off_;     // n + 1: id u's set bits are pos_[off_[u] .. off_[u+1])
     std::vector<std::uint32_t> pos_;

@@ -16,12 +16,14 @@
 #include <cstdint>
 #include <functional>
 #include <numeric>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <bloom/config.hpp>
 #include <bloom/error.hpp>
+#include <bloom/hash/xxhash.hpp>
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/kernels.hpp>
 #include <bloom/models/random.hpp>
@@ -51,14 +53,74 @@ inline const char* to_string(loss l) noexcept {
     return "?";
 }
 
+// Where training stopped, so that a later fit() continues it exactly: the model saved with this
+// state (io/archive.hpp), loaded, and trained for more epochs is the model trained for all the
+// epochs at once, bit for bit (one thread). fit() fills it when fit_options::state points at one;
+// a state with epochs done makes fit() resume: it checks that the data (a checksum of the
+// interactions in their order) and the settings are those of the first run, replays the earlier
+// epochs' shuffles and continues the random stream.
+struct training_state {
+    std::uint32_t epochs_done = 0;
+    std::uint64_t seed = 0;
+    std::uint32_t batch = 0;
+    loss objective = loss::bpr;
+    std::uint32_t n_negatives = 0;
+    std::uint64_t examples = 0;
+    std::uint64_t data_checksum = 0;
+    std::vector<std::string> epoch_rng;  // the engine's state at the start of each epoch done
+    std::string rng;                     // and after the last one
+
+    template <class A>
+    void archive(A& a) {
+        a.value("epochs_done", epochs_done);
+        a.value("seed", seed);
+        a.value("batch", batch);
+        a.value("objective", objective);
+        a.value("n_negatives", n_negatives);
+        a.value("examples", examples);
+        a.value("data_checksum", data_checksum);
+        std::vector<char> text;
+        if constexpr (!A::loading) {
+            for (const std::string& e : epoch_rng) {
+                text.insert(text.end(), e.begin(), e.end());
+                text.push_back('\n');
+            }
+            text.insert(text.end(), rng.begin(), rng.end());
+        }
+        a.array("rng_states", text);
+        if constexpr (A::loading) {
+            epoch_rng.clear();
+            std::string cur;
+            for (const char c : text) {
+                if (c == '\n') {
+                    epoch_rng.push_back(std::move(cur));
+                    cur.clear();
+                } else {
+                    cur.push_back(c);
+                }
+            }
+            rng = std::move(cur);
+            a.check(epoch_rng.size() == epochs_done, "the training state has " +
+                                                          std::to_string(epoch_rng.size()) +
+                                                          " epoch states for " +
+                                                          std::to_string(epochs_done) + " epochs");
+            a.check(objective <= loss::regression, "unknown loss");
+        }
+    }
+};
+
 struct fit_options {
     std::uint32_t epochs = 10;
     std::uint32_t batch = 256;
     loss objective = loss::bpr;
     std::uint32_t n_negatives = 5;  // adaptive hinge only
     std::uint64_t seed = 42;        // shuffling and negative sampling
-    // Called after each epoch with (epoch index, seconds, mean loss); may be empty.
+    // Called after each epoch with (epoch index, seconds, mean loss); may be empty. The index
+    // counts the epochs of a resumed state too.
     std::function<void(std::uint32_t, double, double)> on_epoch = {};
+    // Filled as training goes (after each epoch, before on_epoch); resumed from when it has
+    // epochs done (see training_state). May be null.
+    training_state* state = nullptr;
 };
 
 struct fit_report {
@@ -88,6 +150,30 @@ public:
                 "factorization: user dim " + std::to_string(users_.dim()) +
                 " differs from item dim " + std::to_string(items_.dim()));
         dim_ = users_.dim();
+    }
+
+    // Empty, for a model file to fill (io::load).
+    explicit factorization(restore_tag)
+        : users_(restore_tag{}), items_(restore_tag{}), ub_(restore_tag{}), ib_(restore_tag{}) {}
+
+    // Model files: both embeddings, both bias tables, each with its optimizer.
+    template <class A>
+    void archive(A& a) {
+        a.expect("kind", "factorization");
+        a.value("dim", dim_);
+        a.object("user", users_);
+        a.object("item", items_);
+        a.object("user_bias", ub_);
+        a.object("item_bias", ib_);
+        if constexpr (A::loading) {
+            a.check(users_.dim() == dim_ && items_.dim() == dim_,
+                    "the embeddings' dimensions differ from the model's");
+            a.check(ub_.ids() == users_.ids() && ub_.dim() == 1,
+                    "the user bias table does not have one entry per user");
+            a.check(ib_.ids() == items_.ids() && ib_.dim() == 1,
+                    "the item bias table does not have one entry per item");
+            prepared_ = false;
+        }
     }
 
     std::uint32_t n_users() const noexcept { return users_.ids(); }
@@ -262,6 +348,69 @@ private:
         }
     }
 
+    static std::string engine_text(const engine& rng) {
+        std::ostringstream os;
+        os << rng;
+        return os.str();
+    }
+    static void engine_from_text(engine& rng, const std::string& text) {
+        std::istringstream is(text);
+        is >> rng;
+        if (is.fail())
+            ::bloom::detail::throw_invalid("factorization::fit: the training state's random "
+                                           "engine state does not parse");
+    }
+    static std::uint64_t data_checksum(const std::uint32_t* users, const std::uint32_t* items,
+                                       const float* ratings, std::size_t n) noexcept {
+        std::uint64_t h = XXH64(users, n * sizeof(std::uint32_t), n);
+        h = XXH64(items, n * sizeof(std::uint32_t), h);
+        if (ratings != nullptr) h = XXH64(ratings, n * sizeof(float), h);
+        return h;
+    }
+
+    // Starts opt.state (a new run) or resumes from it: checks the data and settings, replays the
+    // shuffles of the epochs done and restores the engine. Returns the epochs done before.
+    template <class Example>
+    static std::uint32_t begin_state(const fit_options& opt, const std::uint32_t* users,
+                                     const std::uint32_t* items, const float* ratings,
+                                     std::size_t n, Example* ex, engine& rng) {
+        training_state* st = opt.state;
+        if (st == nullptr) return 0;
+        const std::uint64_t sum = data_checksum(users, items, ratings, n);
+        if (st->epochs_done == 0) {
+            *st = training_state{};
+            st->seed = opt.seed;
+            st->batch = opt.batch;
+            st->objective = opt.objective;
+            st->n_negatives = opt.n_negatives;
+            st->examples = n;
+            st->data_checksum = sum;
+            return 0;
+        }
+        const std::string who = "factorization::fit: resuming after epoch " +
+                                std::to_string(st->epochs_done) + ": ";
+        if (st->examples != n || st->data_checksum != sum)
+            ::bloom::detail::throw_invalid(
+                who + "the interactions differ from those of the first run (" + std::to_string(n) +
+                " now, " + std::to_string(st->examples) +
+                " then, or the same count in another order or with other ids)");
+        if (st->seed != opt.seed || st->batch != opt.batch || st->objective != opt.objective ||
+            st->n_negatives != opt.n_negatives)
+            ::bloom::detail::throw_invalid(
+                who + "seed, batch, loss and negatives must be the first run's (seed " +
+                std::to_string(st->seed) + ", batch " + std::to_string(st->batch) + ", loss " +
+                to_string(st->objective) + ", negatives " + std::to_string(st->n_negatives) + ")");
+        if (st->epoch_rng.size() != st->epochs_done)
+            ::bloom::detail::throw_invalid(who + "the state lacks the epochs' engine states");
+        for (const std::string& e : st->epoch_rng) {
+            engine r;
+            engine_from_text(r, e);
+            shuffle(ex, n, r);
+        }
+        engine_from_text(rng, st->rng);
+        return st->epochs_done;
+    }
+
     fit_report fit_impl(const std::uint32_t* users, const std::uint32_t* items,
                         const float* ratings, std::size_t n, const fit_options& opt) {
         if (n == 0) ::bloom::detail::throw_invalid("factorization::fit: no interactions");
@@ -297,6 +446,7 @@ private:
         std::vector<example> ex(n);
         for (std::size_t t = 0; t < n; ++t)
             ex[t] = {users[t], items[t], ratings != nullptr ? ratings[t] : 0.0f};
+        const std::uint32_t first_epoch = begin_state(opt, users, items, ratings, n, ex.data(), rng);
         const std::uint32_t d = dim_;
         const std::uint32_t n_items = items_.ids();
         const bool implicit = opt.objective != loss::regression;
@@ -319,6 +469,7 @@ private:
         fit_report rep;
         for (std::uint32_t epoch = 0; epoch < opt.epochs; ++epoch) {
             const auto t0 = std::chrono::steady_clock::now();
+            if (opt.state != nullptr) opt.state->epoch_rng.push_back(engine_text(rng));
             shuffle(ex.data(), n, rng);
             double loss_sum = 0;
             for (std::size_t b0 = 0; b0 < n; b0 += opt.batch) {
@@ -401,7 +552,11 @@ private:
             rep.epoch_seconds.push_back(secs);
             rep.epoch_loss.push_back(loss_sum / static_cast<double>(n));
             rep.total_seconds += secs;
-            if (opt.on_epoch) opt.on_epoch(epoch, secs, loss_sum / static_cast<double>(n));
+            if (opt.state != nullptr) {
+                opt.state->rng = engine_text(rng);
+                ++opt.state->epochs_done;
+            }
+            if (opt.on_epoch) opt.on_epoch(first_epoch + epoch, secs, loss_sum / static_cast<double>(n));
         }
         return rep;
     }

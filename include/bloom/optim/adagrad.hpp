@@ -60,6 +60,18 @@ private:
                 "0 by 0); make one of them positive");
     }
 
+    template <class A>
+    static void archive_config(A& a, config& c) {
+        a.value("lr", c.lr);
+        a.value("eps", c.eps);
+        a.value("initial_accumulator", c.initial_accumulator);
+        a.value("weight_decay", c.weight_decay);
+    }
+    template <class A>
+    void archive_state(A& a) {
+        this->archive_state_matrix(a, "accumulator", acc_, true);
+    }
+
     void cache() noexcept {
         lr_ = static_cast<Scalar>(cfg_.lr);
         eps_ = static_cast<Scalar>(cfg_.eps);

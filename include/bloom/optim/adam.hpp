@@ -64,6 +64,20 @@ private:
         detail::require_nonnegative(name, "weight_decay", c.weight_decay);
     }
 
+    template <class A>
+    static void archive_config(A& a, config& c) {
+        a.value("lr", c.lr);
+        a.value("beta1", c.beta1);
+        a.value("beta2", c.beta2);
+        a.value("eps", c.eps);
+        a.value("weight_decay", c.weight_decay);
+    }
+    template <class A>
+    void archive_state(A& a) {
+        this->archive_state_matrix(a, "m", m_, true);
+        this->archive_state_matrix(a, "v", v_, true);
+    }
+
     void cache() noexcept {
         b1_ = static_cast<Scalar>(cfg_.beta1);
         b2_ = static_cast<Scalar>(cfg_.beta2);

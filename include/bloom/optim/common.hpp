@@ -227,6 +227,33 @@ public:
         self().clear_state();
     }
 
+    // Model files (io/archive.hpp): the rule's name and settings, the step count and bound
+    // shape, and the state itself when the archive keeps optimizer state. A file without the
+    // state loads as a fresh optimizer of the same settings and shape (step count 0).
+    template <class A>
+    void archive(A& a) {
+        a.expect("name", Derived::name);
+        Derived::archive_config(a, cfg_);
+        a.value("steps", t_);
+        a.value("rows", rows_);
+        a.value("cols", cols_);
+        if constexpr (A::loading) {
+            validated(cfg_);
+            self().cache();
+            a.check(rows_ >= -1 && cols_ >= -1 && (rows_ < 0) == (cols_ < 0),
+                    "the optimizer's shape " + shape_string(rows_, cols_) + " is not a shape");
+        }
+        if (a.optimizer_state()) {
+            self().archive_state(a);
+        } else if constexpr (A::loading) {
+            t_ = 0;
+            if (allocated()) self().allocate_state(rows_, cols_);
+        }
+        if constexpr (A::loading) {
+            if (t_ > 0) self().on_begin_step(t_);
+        }
+    }
+
     // --- the low-level form, for models that update rows one at a time -------------------------
     // One step is: begin_step(), then update_row() once for each row the batch touched, with the
     // row's complete (merged) gradient. A row updated twice within one step is updated twice.
@@ -304,6 +331,19 @@ protected:
             }
             const Eigen::Index off = static_cast<Eigen::Index>(rows[i]) * c;
             self().apply(w + off, g + static_cast<Eigen::Index>(i) * c, off, c);
+        }
+    }
+
+    // One state matrix of Derived's archive_state(): when `used`, of the bound shape (empty
+    // before the optimizer is bound); otherwise empty.
+    template <class A>
+    void archive_state_matrix(A& a, const char* name, matrix<Scalar>& s, bool used) {
+        a.matrix(name, s);
+        if constexpr (A::loading) {
+            const bool ok = used && allocated() ? s.rows() == rows_ && s.cols() == cols_ : s.size() == 0;
+            a.check(ok, std::string("the optimizer state '") + name + "' is " +
+                            shape_string(s.rows(), s.cols()) + ", the parameter " +
+                            shape_string(rows_, cols_));
         }
     }
 

@@ -57,6 +57,18 @@ private:
                                            detail::number_string(c.momentum));
     }
 
+    template <class A>
+    static void archive_config(A& a, config& c) {
+        a.value("lr", c.lr);
+        a.value("momentum", c.momentum);
+        a.value("nesterov", c.nesterov);
+        a.value("weight_decay", c.weight_decay);
+    }
+    template <class A>
+    void archive_state(A& a) {
+        this->archive_state_matrix(a, "velocity", vel_, has_momentum_);
+    }
+
     void cache() noexcept {
         lr_ = static_cast<Scalar>(cfg_.lr);
         mu_ = static_cast<Scalar>(cfg_.momentum);

@@ -1,0 +1,378 @@
+// Saving and loading models: every embedding kind and optimizer round-trips bit for bit;
+// training 2 epochs, saving, loading and training 2 more is the 4-epoch model bit for bit; a
+// file whose contents contradict themselves (wrong kind, a missing key, positions the policy
+// does not give, an unknown policy, shapes that do not fit) is refused with what is wrong.
+#include <catch2/catch.hpp>
+
+#include <bloom/io/archive.hpp>
+#include <bloom/models/factorization.hpp>
+#include <bloom/optim/adagrad.hpp>
+#include <bloom/optim/adam.hpp>
+#include <bloom/optim/sgd.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace {
+
+namespace io = bloom::io;
+namespace m = bloom::models;
+using adam = bloom::optim::adam<float>;
+
+std::string temp_path(const std::string& name) {
+    return "/tmp/bloom-archive-test-" + std::to_string(::getpid()) + "-" + name;
+}
+
+struct data {
+    std::uint32_t n_users = 50, n_items = 70;
+    std::vector<std::uint32_t> users, items;
+    std::vector<std::size_t> offsets;   // per-user item histories (CSR)
+    std::vector<std::uint32_t> history;
+    std::vector<std::uint64_t> item_counts;
+    data() {
+        std::mt19937_64 rng(11);
+        for (std::uint32_t u = 0; u < n_users; ++u)
+            for (int t = 0; t < 9; ++t) {
+                users.push_back(u);
+                items.push_back(static_cast<std::uint32_t>((rng() % 35) * 2 + (u % 2)));
+            }
+        offsets.assign(n_users + 1, 0);
+        for (std::uint32_t u : users) ++offsets[u + 1];
+        for (std::uint32_t u = 0; u < n_users; ++u) offsets[u + 1] += offsets[u];
+        history.resize(items.size());
+        std::vector<std::size_t> at(offsets.begin(), offsets.end() - 1);
+        for (std::size_t t = 0; t < users.size(); ++t) history[at[users[t]]++] = items[t];
+        item_counts.assign(n_items, 0);
+        for (std::uint32_t i : items) ++item_counts[i];
+    }
+};
+const data& sample() {
+    static const data d;
+    return d;
+}
+
+m::embedding_options emb(std::uint64_t seed) {
+    m::embedding_options o;
+    o.dim = 8;
+    o.seed = seed;
+    return o;
+}
+m::bloom_options spec(std::uint64_t rows, std::uint32_t k) {
+    m::bloom_options b;
+    b.rows = rows;
+    b.k = k;
+    b.hash_seed = 3;
+    return b;
+}
+adam::config opt() {
+    adam::config c;
+    c.lr = 0.02;
+    return c;
+}
+m::fit_options fit(std::uint32_t epochs, m::training_state* st = nullptr) {
+    m::fit_options f;
+    f.epochs = epochs;
+    f.batch = 32;
+    f.seed = 9;
+    f.state = st;
+    return f;
+}
+
+template <class Model>
+bool same_predictions(const Model& a, const Model& b) {
+    for (std::uint32_t u = 0; u < a.n_users(); ++u)
+        for (std::uint32_t i = 0; i < a.n_items(); ++i)
+            if (a.predict(u, i) != b.predict(u, i)) return false;
+    return true;
+}
+
+// Every byte of every section and every key of two files' metadata agree (the files differ
+// only in padding and section order, which is none here).
+bool same_files(const std::string& a, const std::string& b) {
+    io::model_reader ra(a), rb(b);
+    if (ra.sections().size() != rb.sections().size()) return false;
+    for (const io::section& s : ra.sections()) {
+        if (!rb.has(s.name)) return false;
+        const io::section& t = rb.get(s.name);
+        if (s.type != t.type || s.bytes != t.bytes) return false;
+        if (s.bytes != 0 && std::memcmp(s.data, t.data, static_cast<std::size_t>(s.bytes)) != 0) {
+            UNSCOPED_INFO("section " << s.name << " differs");
+            return false;
+        }
+    }
+    return true;
+}
+
+// Writes a copy of `src` through `edit`, which may change the metadata text and any section.
+template <class Edit>
+void rewrite(const std::string& src, const std::string& dst, Edit edit) {
+    io::model_reader r(src);
+    io::model_writer w(dst);
+    std::string meta(r.text("meta"));
+    for (const io::section& s : r.sections()) {
+        if (s.name == "meta") continue;
+        std::vector<unsigned char> bytes(s.data, s.data + s.bytes);
+        edit(s.name, bytes, meta);
+        if (s.type == io::element::u32)
+            w.add(s.name, reinterpret_cast<const std::uint32_t*>(bytes.data()), bytes.size() / 4);
+        else if (s.type == io::element::f32)
+            w.add(s.name, reinterpret_cast<const float*>(bytes.data()), bytes.size() / 4);
+        else if (s.type == io::element::u64)
+            w.add(s.name, reinterpret_cast<const std::uint64_t*>(bytes.data()), bytes.size() / 8);
+        else if (s.type == io::element::i64)
+            w.add(s.name, reinterpret_cast<const std::int64_t*>(bytes.data()), bytes.size() / 8);
+        else if (s.type == io::element::f64)
+            w.add(s.name, reinterpret_cast<const double*>(bytes.data()), bytes.size() / 8);
+        else
+            w.add_text(s.name, std::string(bytes.begin(), bytes.end()));
+    }
+    std::string dummy_name = "meta";
+    std::vector<unsigned char> none;
+    edit(dummy_name, none, meta);
+    w.add_text("meta", meta);
+    w.commit();
+}
+
+void replace(std::string& text, const std::string& from, const std::string& to) {
+    const std::size_t at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+}
+
+template <class Model>
+std::string load_error(const std::string& path) {
+    try {
+        io::load<Model>(path);
+    } catch (const io::format_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// The round trip and resume checks for one model type, built by make().
+template <class Model, class Make>
+void check_kind(const std::string& name, Make make) {
+    const data& d = sample();
+    const std::string a = temp_path(name + "-a.bin"), b = temp_path(name + "-b.bin");
+    const std::string c = temp_path(name + "-c.bin");
+
+    SECTION("round trip is bit-exact, and saving the loaded model writes the same file") {
+        Model model = make();
+        model.fit(d.users, d.items, fit(2));
+        io::save(a, model);
+        Model back = io::load<Model>(a);
+        CHECK(back.parameters() == model.parameters());
+        CHECK(same_predictions(model, back));
+        io::save(b, back);
+        CHECK(same_files(a, b));
+    }
+    SECTION("2 epochs, save, load, 2 more epochs is 4 epochs, bit for bit") {
+        Model whole = make();
+        m::training_state sw;
+        whole.fit(d.users, d.items, fit(4, &sw));
+        CHECK(sw.epochs_done == 4);
+
+        Model first = make();
+        m::training_state s1;
+        first.fit(d.users, d.items, fit(2, &s1));
+        {
+            io::file_saver out(a);
+            out.object("model", first);
+            out.object("train", s1);
+            out.commit();
+        }
+        io::file_loader in(a);
+        Model resumed = in.make<Model>("model");
+        m::training_state s2;
+        in.object("train", s2);
+        CHECK(s2.epochs_done == 2);
+        resumed.fit(d.users, d.items, fit(2, &s2));
+        CHECK(s2.epochs_done == 4);
+        CHECK(same_predictions(whole, resumed));
+        // what the state buys: the same 2 + 2 epochs without it are another model
+        Model naive = io::load<Model>(a);
+        naive.fit(d.users, d.items, fit(2));
+        CHECK_FALSE(same_predictions(whole, naive));
+        io::file_saver o1(b), o2(c);
+        o1.object("model", whole);
+        o1.object("train", sw);
+        o1.commit();
+        o2.object("model", resumed);
+        o2.object("train", s2);
+        o2.commit();
+        CHECK(same_files(b, c));  // weights, optimizer moments, step counts and the engine
+
+        // resuming on other data or with other settings is refused
+        std::vector<std::uint32_t> other = d.items;
+        std::swap(other[0], other[1]);
+        m::training_state s3 = s1;
+        Model again = make();
+        CHECK_THROWS_WITH(again.fit(d.users, other, fit(1, &s3)),
+                          Catch::Contains("interactions differ from those of the first run"));
+        m::fit_options f = fit(1, &s3);
+        f.batch = 16;
+        CHECK_THROWS_WITH(again.fit(d.users, d.items, f), Catch::Contains("batch 32"));
+    }
+    SECTION("without optimizer state: same weights, a fresh optimizer") {
+        Model model = make();
+        model.fit(d.users, d.items, fit(2));
+        io::save_options o;
+        o.optimizer_state = false;
+        io::save(a, model, o);
+        io::save(b, model);
+        CHECK(io::model_reader(a).file_bytes() < io::model_reader(b).file_bytes());
+        Model back = io::load<Model>(a);
+        CHECK(same_predictions(model, back));
+        CHECK_NOTHROW(back.fit(d.users, d.items, fit(1)));
+    }
+    std::remove(a.c_str());
+    std::remove(b.c_str());
+    std::remove(c.c_str());
+}
+
+const char* const policy_name = "xxh3";
+
+using full_t = m::full_embedding<float, adam>;
+using bloom_t = m::bloom_embedding<float, adam>;
+using hash_t = m::hash_embedding<float, adam>;
+using qr_t = m::qr_embedding<float, adam>;
+using freq_t = m::freq_bloom_embedding<float, adam>;
+using hist_t = m::history_bloom_embedding<float, adam>;
+
+}  // namespace
+
+TEST_CASE("model files: full tables") {
+    using model = m::factorization<full_t, full_t, adam>;
+    const data& d = sample();
+    check_kind<model>("full", [&] {
+        return model(full_t(d.n_users, emb(1), opt()), full_t(d.n_items, emb(2), opt()), opt());
+    });
+}
+
+TEST_CASE("model files: bloom and the hashing trick") {
+    using model = m::factorization<bloom_t, bloom_t, adam>;
+    const data& d = sample();
+    check_kind<model>("bloom", [&] {
+        return model(bloom_t(d.n_users, spec(12, 3), emb(1), opt(), bloom::xxh3{}),
+                     bloom_t(d.n_items, spec(16, 1), emb(2), opt(), bloom::murmur3_32{}), opt());
+    });
+}
+
+TEST_CASE("model files: hash embeddings and quotient-remainder") {
+    using model = m::factorization<hash_t, qr_t, adam>;
+    const data& d = sample();
+    check_kind<model>("hash-qr", [&] {
+        return model(hash_t(d.n_users, spec(12, 2), emb(1), opt()), qr_t(d.n_items, 20, emb(2), opt()),
+                     opt());
+    });
+}
+
+TEST_CASE("model files: history bloom users and frequency-aware items") {
+    using model = m::factorization<hist_t, freq_t, adam>;
+    const data& d = sample();
+    m::freq_options f;
+    f.head_share = 0.4;
+    check_kind<model>("hist-freq", [&] {
+        return model(hist_t(d.n_users, d.offsets, d.history, d.n_items, spec(24, 1), emb(1), opt()),
+                     freq_t(d.n_items, d.item_counts, spec(20, 3), f, emb(2), opt()), opt());
+    });
+}
+
+TEST_CASE("model files: sgd with momentum and adagrad keep their state") {
+    const data& d = sample();
+    {
+        using sgd = bloom::optim::sgd<float>;
+        using kind = m::full_embedding<float, sgd>;
+        using model = m::factorization<kind, kind, sgd>;
+        sgd::config c;
+        c.lr = 0.05;
+        c.momentum = 0.9;
+        check_kind<model>("sgd", [&] {
+            return model(kind(d.n_users, emb(1), c), kind(d.n_items, emb(2), c), c);
+        });
+    }
+    {
+        using ada = bloom::optim::adagrad<float>;
+        using kind = m::bloom_embedding<float, ada>;
+        using model = m::factorization<kind, kind, ada>;
+        ada::config c;
+        c.lr = 0.05;
+        check_kind<model>("adagrad", [&] {
+            return model(kind(d.n_users, spec(10, 2), emb(1), c), kind(d.n_items, spec(14, 2), emb(2), c), c);
+        });
+    }
+}
+
+TEST_CASE("model files: what a loader refuses, and why") {
+    using model = m::factorization<bloom_t, freq_t, adam>;
+    const data& d = sample();
+    m::freq_options f;
+    model mdl(bloom_t(d.n_users, spec(12, 3), emb(1), opt()),
+              freq_t(d.n_items, d.item_counts, spec(20, 2), f, emb(2), opt()), opt());
+    mdl.fit(d.users, d.items, fit(1));
+    const std::string src = temp_path("refuse.bin"), bad = temp_path("refuse-bad.bin");
+    io::save(src, mdl);
+    REQUIRE(load_error<model>(src).empty());
+
+    auto meta_edit = [&](const std::string& from, const std::string& to) {
+        rewrite(src, bad, [&](const std::string& name, std::vector<unsigned char>&, std::string& meta) {
+            if (name == "meta") replace(meta, from, to);
+        });
+        return load_error<model>(bad);
+    };
+    // another kind than the type it is loaded into
+    using full_model = m::factorization<full_t, full_t, adam>;
+    CHECK_THAT(load_error<full_model>(src),
+               Catch::Contains("'model.user.kind' is 'bloom'") && Catch::Contains("expects 'full'") &&
+                   Catch::Contains(src));
+    // as double instead of float
+    using dadam = bloom::optim::adam<double>;
+    using dmodel = m::factorization<m::bloom_embedding<double, dadam>,
+                                    m::freq_bloom_embedding<double, dadam>, dadam>;
+    CHECK_THAT(load_error<dmodel>(src), Catch::Contains("holds float32, expected float64"));
+    CHECK_THAT(meta_edit("model.user.hash=" + std::string(policy_name), "model.user.hash=nosuch"),
+               Catch::Contains("uses the hash policy 'nosuch', which this build does not have"));
+    CHECK_THAT(meta_edit("model.user.hash=xxh3", "model.user.hash=murmur3_32"),
+               Catch::Contains("stored positions are not what 'murmur3_32' gives"));
+    CHECK_THAT(meta_edit("model.user.hash_seed=3", "model.user.hash_seed=4"),
+               Catch::Contains("stored positions are not what"));
+    CHECK_THAT(meta_edit("model.user.k=3", "model.user.k=x3"),
+               Catch::Contains("value 'model.user.k' is 'x3', not a unsigned integer"));
+    CHECK_THAT(meta_edit("model.user.k=3", "model.user.k=4"),
+               Catch::Contains("the position table is not ids x k"));
+    CHECK_THAT(meta_edit("model.dim=8", "model.dimension=8"), Catch::Contains("no value 'model.dim'"));
+    CHECK_THAT(meta_edit("model.user.table.weights.rows=12", "model.user.table.weights.rows=13"),
+               Catch::Contains("matrix 'model.user.table.weights' is said to be 13 x 8 but holds 96"));
+    CHECK_THAT(meta_edit("model.user.table.opt.beta1=0.90000000000000002",
+                         "model.user.table.opt.beta1=1.5"),
+               Catch::Contains("adam: beta1 must be in [0, 1)"));
+    CHECK_THAT(meta_edit("model.item.head_rows=10", "model.item.head_rows=9"),
+               Catch::Contains("the table is not (shared + head) x dim"));
+    CHECK_THAT(meta_edit("format=bloom model", "format=other"), Catch::Contains("format=bloom model"));
+    // a position moved to another row, with valid checksums
+    rewrite(src, bad, [&](const std::string& name, std::vector<unsigned char>& bytes, std::string&) {
+        if (name == "model.user.positions") bytes[0] = static_cast<unsigned char>(bytes[0] ^ 1);
+    });
+    CHECK_THAT(load_error<model>(bad), Catch::Contains("stored positions are not what 'xxh3' gives"));
+    // an own row given to two items
+    rewrite(src, bad, [&](const std::string& name, std::vector<unsigned char>& bytes, std::string&) {
+        if (name != "model.item.own_rows") return;
+        std::vector<std::int64_t> own(bytes.size() / 8);
+        std::memcpy(own.data(), bytes.data(), bytes.size());
+        std::int64_t first = -1;
+        for (std::int64_t& r : own)
+            if (r >= 0) {
+                if (first < 0) first = r;
+                else { r = first; break; }
+            }
+        std::memcpy(bytes.data(), own.data(), bytes.size());
+    });
+    CHECK_THAT(load_error<model>(bad), Catch::Contains("given to two ids"));
+    std::remove(src.c_str());
+    std::remove(bad.c_str());
+}
