@@ -165,6 +165,52 @@ public:
         return std::string(text_unchecked(dense));
     }
 
+    // Model files (io/archive.hpp): the raw id of every dense id, in dense order. Loading
+    // interns them again and fails on a repeated raw id.
+    template <class A>
+    void archive(A& a) {
+        a.value("kind", kind_);
+        std::vector<std::uint64_t> ints, offsets;
+        std::vector<char> chars;
+        if constexpr (!A::loading) {
+            if (kind_ == id_kind::integer) {
+                ints = ints_;
+            } else {
+                offsets = offsets_;
+                chars.assign(chars_.begin(), chars_.end());
+            }
+        }
+        if (kind_ == id_kind::integer) {
+            a.array("raw", ints);
+        } else {
+            a.array("raw_offsets", offsets);
+            a.array("raw_text", chars);
+        }
+        if constexpr (A::loading) {
+            a.check(kind_ == id_kind::integer || kind_ == id_kind::string, "unknown id kind");
+            id_map m(kind_);
+            if (kind_ == id_kind::integer) {
+                a.check(ints.size() <= max_size, "too many ids");
+                m.reserve(ints.size());
+                for (std::size_t d = 0; d < ints.size(); ++d)
+                    a.check(m.intern(ints[d]) == d, "raw id " + std::to_string(ints[d]) +
+                                                        " appears twice");
+            } else {
+                a.check(!offsets.empty() && offsets.front() == 0 && offsets.back() == chars.size() &&
+                            offsets.size() - 1 <= max_size,
+                        "the text offsets do not cover the text");
+                m.reserve(offsets.size() - 1);
+                for (std::size_t d = 0; d + 1 < offsets.size(); ++d) {
+                    a.check(offsets[d] <= offsets[d + 1], "the text offsets decrease");
+                    const std::string_view raw(chars.data() + offsets[d],
+                                               static_cast<std::size_t>(offsets[d + 1] - offsets[d]));
+                    a.check(m.intern(raw) == d, "raw id '" + std::string(raw) + "' appears twice");
+                }
+            }
+            *this = std::move(m);
+        }
+    }
+
     // Renumbers the dense ids in increasing raw order (numeric for integers, bytewise for text),
     // so the numbering does not depend on the order of the lines in a file.
     // Returns new_of_old: the new dense id of each old dense id.

@@ -436,6 +436,9 @@ public:
                std::to_string(base_.k()) + ", " + hash_name_ + ", learned weights";
     }
 
+    // The Bloom part: its spec, positions and shared rows.
+    const bloom_embedding<Scalar, Opt>& bloom_part() const noexcept { return base_; }
+
     explicit hash_embedding(restore_tag) : base_(restore_tag{}), p_(restore_tag{}) {}
     template <class A>
     void archive(A& a) {
