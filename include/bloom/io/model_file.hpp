@@ -379,7 +379,13 @@ private:
             fail("truncated: " + std::to_string(size_) +
                  " bytes, a model file starts with a 64-byte header");
         }
-        void* p = ::mmap(nullptr, static_cast<std::size_t>(size_), PROT_READ, MAP_PRIVATE, fd, 0);
+        // Every byte is read at once (the checksums), so the pages are faulted in up front.
+#  if defined(MAP_POPULATE)
+        constexpr int flags = MAP_PRIVATE | MAP_POPULATE;
+#  else
+        constexpr int flags = MAP_PRIVATE;
+#  endif
+        void* p = ::mmap(nullptr, static_cast<std::size_t>(size_), PROT_READ, flags, fd, 0);
         ::close(fd);
         if (p == MAP_FAILED) fail("cannot map: " + detail::errno_text());
         base_ = static_cast<const unsigned char*>(p);

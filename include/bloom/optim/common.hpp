@@ -229,7 +229,8 @@ public:
 
     // Model files (io/archive.hpp): the rule's name and settings, the step count and bound
     // shape, and the state itself when the archive keeps optimizer state. A file without the
-    // state loads as a fresh optimizer of the same settings and shape (step count 0).
+    // state loads as a fresh optimizer of the same settings (step count 0, bound at its first
+    // step).
     template <class A>
     void archive(A& a) {
         a.expect("name", Derived::name);
@@ -246,8 +247,11 @@ public:
         if (a.optimizer_state()) {
             self().archive_state(a);
         } else if constexpr (A::loading) {
+            // A fresh optimizer: unbound, its state allocated at the first step (a model loaded
+            // to be used, not trained, never pays for it).
             t_ = 0;
-            if (allocated()) self().allocate_state(rows_, cols_);
+            rows_ = -1;
+            cols_ = -1;
         }
         if constexpr (A::loading) {
             if (t_ > 0) self().on_begin_step(t_);
