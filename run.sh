@@ -3,6 +3,7 @@
 #   ./run.sh demo   build (Release) and run the main example on the built-in synthetic data
 #   ./run.sh test   build everything with warnings as errors and run the whole test suite
 # Also: ./run.sh paper [options]  build (Release) and run bloom-paper, the paper's network experiment
+#       ./run.sh bloom ARGS...      build (Release) and run the bloom tool (train, eval, recommend...)
 #       ./run.sh bench [filter]   build (Release) and run the Google Benchmark suites.
 # Each installs the Debian packages it needs (apt-get as root, sudo when available; otherwise it
 # prints the apt-get line and stops), then configures, builds and runs.
@@ -59,6 +60,12 @@ case "$cmd" in
         install_packages
         configure_build build/release Release -DBLOOM_BUILD_TESTS=OFF -DBLOOM_BUILD_BENCHMARKS=OFF
         exec build/release/examples/bloom-paper "$@"
+        ;;
+    bloom)
+        shift
+        install_packages
+        configure_build build/release Release -DBLOOM_BUILD_TESTS=OFF -DBLOOM_BUILD_BENCHMARKS=OFF >&2
+        exec build/release/examples/bloom "$@"
         ;;
     test)
         install_packages
