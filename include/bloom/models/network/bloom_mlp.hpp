@@ -42,6 +42,7 @@
 #include <bloom/ad/parameter.hpp>
 #include <bloom/ad/sparse_ops.hpp>
 #include <bloom/ad/tape.hpp>
+#include <bloom/config.hpp>
 #include <bloom/data/random.hpp>
 #include <bloom/encoding/decoder.hpp>
 #include <bloom/error.hpp>
@@ -83,6 +84,22 @@ struct item_code {
         return x;
     }
     bool is_dense() const noexcept { return dense.size() > 0; }
+
+    // Model files: a sparse code, or a dense one as a matrix.
+    template <class A>
+    void archive(A& a) {
+        bool dense_code = is_dense();
+        a.value("dense", dense_code);
+        if (dense_code) {
+            a.matrix("matrix", dense);
+            if constexpr (A::loading) {
+                a.check(dense.size() > 0, "the dense code is empty");
+                a.check(dense.allFinite(), "the dense code holds NaN or infinity");
+            }
+        } else {
+            a.object("sparse", sparse);
+        }
+    }
     std::uint64_t m() const noexcept {
         return is_dense() ? static_cast<std::uint64_t>(dense.cols()) : sparse.m;
     }
@@ -116,6 +133,25 @@ struct network_options {
     recovery rank = recovery::likelihood;
     set_coding sets = set_coding::union_bits;   // sparse codes, input and target alike
     std::uint64_t seed = 42;                    // initialisation
+
+    template <class A>
+    void archive(A& a) {
+        a.array("hidden", hidden);
+        a.value("activation", act);
+        a.value("dropout", dropout);
+        a.value("loss", loss);
+        a.value("rank", rank);
+        a.value("sets", sets);
+        a.value("seed", seed);
+        if constexpr (A::loading) {
+            a.check(act == nn::activation::relu || act == nn::activation::tanh ||
+                        act == nn::activation::identity || act == nn::activation::sigmoid,
+                    "unknown activation");
+            a.check(loss <= output_loss::regression && rank <= recovery::similarity &&
+                        sets <= set_coding::sum,
+                    "unknown loss, recovery or set coding");
+        }
+    }
 };
 
 struct network_fit_options {
@@ -178,6 +214,39 @@ public:
 
     bloom_mlp(bloom_mlp&&) = default;
     bloom_mlp& operator=(bloom_mlp&&) = default;
+
+    // Empty, for a model file to fill (io::load).
+    explicit bloom_mlp(restore_tag) {}
+
+    // Model files: both codes, the options and every parameter. The architecture is rebuilt
+    // from the codes and options, so loading checks each stored parameter against its layer's
+    // shape. Adam's state is not kept: a loaded network predicts exactly as the saved one, and a
+    // further fit() starts its optimizers afresh (as every fit() call does).
+    template <class A>
+    void archive(A& a) {
+        a.expect("kind", "bloom_mlp");
+        a.object("input_code", in_);
+        a.object("output_code", out_);
+        a.object("options", o_);
+        if constexpr (A::loading) {
+            code_type in = std::move(in_), out = std::move(out_);
+            const network_options o = o_;
+            *this = bloom_mlp(std::move(in), std::move(out), o);
+        }
+        std::vector<matrix<Scalar>*> values = {&first_weight(), &b_in_.value()};
+        for (auto* p : rest_->parameters()) values.push_back(&p->value());
+        std::uint64_t n = values.size();
+        a.value("parameters", n);
+        a.check(n == values.size(), "the file has " + std::to_string(n) +
+                                        " parameter matrices, the architecture " +
+                                        std::to_string(values.size()));
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            const Eigen::Index rows = values[i]->rows(), cols = values[i]->cols();
+            a.matrix("parameter" + std::to_string(i), *values[i]);
+            a.check(values[i]->rows() == rows && values[i]->cols() == cols,
+                    "parameter " + std::to_string(i) + " does not have its layer's shape");
+        }
+    }
 
     const code_type& input_code() const noexcept { return in_; }
     const code_type& output_code() const noexcept { return out_; }

@@ -109,6 +109,18 @@ struct sparse_code {
         out.erase(std::unique(out.begin(), out.end()), out.end());
     }
 
+    // Model files (io/archive.hpp): m, the offsets and the positions; loading validates them.
+    template <class A>
+    void archive(A& a) {
+        a.value("m", m);
+        a.array("offsets", offsets);
+        a.array("positions", positions);
+        if constexpr (A::loading) {
+            refresh();
+            validate("the stored code '" + a.prefix() + "'");
+        }
+    }
+
     friend bool operator==(const sparse_code& a, const sparse_code& b) noexcept {
         return a.m == b.m && a.offsets == b.offsets && a.positions == b.positions;
     }
