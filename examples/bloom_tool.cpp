@@ -20,6 +20,9 @@
 #include <bloom/io/archive.hpp>
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/factorization.hpp>
+#include <bloom/models/network/bloom_mlp.hpp>
+#include <bloom/models/network/codes.hpp>
+#include <bloom/models/network/positions.hpp>
 #include <bloom/optim/adam.hpp>
 
 #include "common.hpp"
@@ -32,6 +35,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -49,6 +53,7 @@ using scalar = float;
 using opt = bloom::optim::adam<scalar>;
 namespace bm = bloom::models;
 namespace io = bloom::io;
+namespace nn = bloom::nn;
 using json = nlohmann::ordered_json;
 
 // A bad command line (exit code 2), as opposed to bad data or a failed run (exit code 1).
@@ -59,15 +64,25 @@ struct usage_error : std::runtime_error {
 // ---- the settings a model is trained with (kept in the model file) ----------------------------
 
 struct train_settings {
+    std::string model = "factorization";  // or "network": the paper's network
     std::string users = "bloom-history", items = "freq-bloom";
     std::string hash = "murmur3_32";
     double ratio = 0.2, head_share = 0.5, lr = 1e-2, l2 = 1e-6;
     std::uint32_t k = 4, history_k = 1, dim = 32, epochs = 10, batch = 256;
     std::string loss = "bpr";
     std::uint64_t seed = 42;
+    // the network's
+    std::string coding = "bloom", hidden = "256", activation = "relu", output = "softmax";
+    double dropout = 0.0;
 
     template <class A>
     void archive(A& a) {
+        a.value("model", model);
+        a.value("coding", coding);
+        a.value("hidden", hidden);
+        a.value("activation", activation);
+        a.value("output", output);
+        a.value("dropout", dropout);
         a.value("users", users);
         a.value("items", items);
         a.value("hash", hash);
@@ -90,6 +105,22 @@ const std::vector<std::string> user_methods = {"full", "bloom", "hashing", "hash
 const std::vector<std::string> item_methods = {"full", "bloom", "hashing", "hash-emb", "qr",
                                                "freq-bloom"};
 const std::vector<std::string> losses = {"bpr", "bpr-log", "pointwise", "hinge", "adaptive-hinge"};
+const std::vector<std::string> codings = {"bloom", "hashing", "identity", "freq", "cbe"};
+
+// "256,128" -> {256, 128}; empty on a malformed list.
+std::vector<std::uint32_t> parse_widths(const std::string& text) {
+    std::vector<std::uint32_t> out;
+    std::stringstream ss(text);
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+        if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos)
+            return {};
+        const unsigned long w = std::stoul(part);
+        if (w == 0) return {};
+        out.push_back(static_cast<std::uint32_t>(w));
+    }
+    return out;
+}
 
 bm::loss parse_loss(const std::string& l) {
     if (l == "bpr") return bm::loss::bpr;
@@ -192,20 +223,31 @@ facts side_facts(const hist_k& k) {
     return f;
 }
 
+struct corpus;
+struct train_settings;
+using epoch_callback = std::function<void(std::uint32_t, double, double)>;
+
 class model_base {
 public:
     virtual ~model_base() = default;
-    virtual bm::fit_report fit(const std::vector<std::uint32_t>& users,
-                               const std::vector<std::uint32_t>& items, const bm::fit_options& f) = 0;
+    // Trains the settings' epochs (those left after state.epochs_done, when it can resume).
+    virtual bm::fit_report train(const corpus& c, const train_settings& s, bm::training_state& state,
+                                 const epoch_callback& on_epoch) = 0;
+    virtual bool resumable() const = 0;
     virtual void save(io::file_saver& out) const = 0;
-    virtual void prepare_scoring() = 0;
-    virtual void score_user(std::uint32_t u, scalar* scores) const = 0;
+    // Ranking of the users with test items, their `seen` items excluded.
+    virtual bloom::eval::ranking_result evaluate(const bloom::eval::user_items& seen,
+                                                 const bloom::eval::user_items& test,
+                                                 const bloom::eval::ranking_options& ro) = 0;
+    // Every item's score for user u, whose known items are seen's row u.
+    virtual void scores(std::uint32_t u, const bloom::eval::user_items& seen, scalar* out) = 0;
     virtual void item_vector(std::uint32_t i, scalar* out) const = 0;
     virtual std::uint32_t n_users() const = 0;
     virtual std::uint32_t n_items() const = 0;
     virtual std::uint32_t dim() const = 0;
     virtual std::size_t parameters() const = 0;
     virtual std::size_t embedding_parameters() const = 0;
+    virtual std::string family() const = 0;
     virtual std::string user_kind() const = 0;
     virtual std::string item_kind() const = 0;
     virtual std::string describe_users() const = 0;
@@ -220,13 +262,23 @@ public:
     using model = bm::factorization<U, I, opt>;
     explicit model_of(model m) : m_(std::move(m)) {}
 
-    bm::fit_report fit(const std::vector<std::uint32_t>& users, const std::vector<std::uint32_t>& items,
-                       const bm::fit_options& f) override {
-        return m_.fit(users, items, f);
-    }
+    bm::fit_report train(const corpus& c, const train_settings& s, bm::training_state& state,
+                         const epoch_callback& on_epoch) override;
+    bool resumable() const override { return true; }
     void save(io::file_saver& out) const override { out.object("model", m_); }
-    void prepare_scoring() override { m_.prepare_scoring(); }
-    void score_user(std::uint32_t u, scalar* scores) const override { m_.score_user(u, scores); }
+    bloom::eval::ranking_result evaluate(const bloom::eval::user_items& seen,
+                                         const bloom::eval::user_items& test,
+                                         const bloom::eval::ranking_options& ro) override {
+        m_.prepare_scoring();
+        return bloom::eval::evaluate_ranking(
+            [&](std::uint32_t u, scalar* sc) { m_.score_user(u, sc); }, m_.n_items(), seen, test, ro);
+    }
+    void scores(std::uint32_t u, const bloom::eval::user_items&, scalar* out) override {
+        if (!prepared_) m_.prepare_scoring();
+        prepared_ = true;
+        m_.score_user(u, out);
+    }
+    std::string family() const override { return "factorization (score: user . item + biases)"; }
     void item_vector(std::uint32_t i, scalar* out) const override {
         const_cast<model&>(m_).item_embedding().forward(i, out);
     }
@@ -246,6 +298,7 @@ private:
     const U& users() const { return const_cast<model&>(m_).user_embedding(); }
     const I& items() const { return const_cast<model&>(m_).item_embedding(); }
     model m_;
+    bool prepared_ = false;
 };
 
 // The training data as the model sees it: dense ids, the id maps, each user's items, popularity.
@@ -270,13 +323,197 @@ corpus make_corpus(bloom::data::interactions d, std::string name) {
     return c;
 }
 
+template <class U, class I>
+bm::fit_report model_of<U, I>::train(const corpus& c, const train_settings& s,
+                                     bm::training_state& state, const epoch_callback& on_epoch) {
+    bm::fit_options f;
+    f.epochs = s.epochs - state.epochs_done;
+    f.batch = s.batch;
+    f.objective = parse_loss(s.loss);
+    f.seed = s.seed;
+    f.state = &state;
+    f.on_epoch = on_epoch;
+    return m_.fit(c.data.users, c.data.items, f);
+}
+
+// Facts of a sparse item code for `bloom info`: its width, positions per item, how many items
+// share a position, and how many items have a position set of their own.
+facts code_facts(const char* side, const bm::sparse_code& c) {
+    facts f;
+    const std::string p = side;
+    f.emplace_back(p + " m", c.m);
+    f.emplace_back(p + " k", c.fixed_k() != 0 ? json(c.fixed_k()) : json("varies"));
+    std::vector<std::uint64_t> load(static_cast<std::size_t>(c.m), 0);
+    for (const std::uint32_t q : c.positions) ++load[q];
+    std::uint64_t mx = 0, empty = 0;
+    for (const std::uint64_t l : load) {
+        mx = std::max(mx, l);
+        empty += l == 0;
+    }
+    std::vector<std::vector<std::uint32_t>> sets(c.items());
+    for (std::uint32_t i = 0; i < c.items(); ++i) {
+        sets[i].assign(c.begin(i), c.end(i));
+        std::sort(sets[i].begin(), sets[i].end());
+        sets[i].erase(std::unique(sets[i].begin(), sets[i].end()), sets[i].end());
+    }
+    std::vector<std::uint32_t> order(c.items());
+    std::iota(order.begin(), order.end(), 0U);
+    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return sets[a] < sets[b]; });
+    std::uint64_t unique = 0;
+    for (std::size_t j = 0; j < order.size(); ++j) {
+        const bool prev = j > 0 && sets[order[j - 1]] == sets[order[j]];
+        const bool next = j + 1 < order.size() && sets[order[j + 1]] == sets[order[j]];
+        unique += !prev && !next;
+    }
+    f.emplace_back(p + " mean items per position",
+                   static_cast<double>(c.positions.size()) / static_cast<double>(c.m));
+    f.emplace_back(p + " max items per position", mx);
+    f.emplace_back(p + " empty positions", empty);
+    f.emplace_back(p + " items with a unique position set",
+                   static_cast<double>(unique) / static_cast<double>(c.items()));
+    return f;
+}
+
+// The paper's network behind the same interface: a user is the set of its training items.
+class network_model final : public model_base {
+public:
+    using net_type = bm::bloom_mlp<scalar>;
+    network_model(net_type net, std::string coding) : net_(std::move(net)), coding_(std::move(coding)) {}
+
+    bm::fit_report train(const corpus& c, const train_settings& s, bm::training_state&,
+                         const epoch_callback& on_epoch) override;
+    bool resumable() const override { return false; }
+    void save(io::file_saver& out) const override {
+        out.object("model", net_);
+        out.root().value("network_coding", coding_);
+    }
+    bloom::eval::ranking_result evaluate(const bloom::eval::user_items& seen,
+                                         const bloom::eval::user_items& test,
+                                         const bloom::eval::ranking_options& ro) override {
+        return net_.evaluate(seen, test, ro);
+    }
+    void scores(std::uint32_t u, const bloom::eval::user_items& seen, scalar* out) override {
+        const std::size_t row = u;
+        net_.output_values(seen, &row, 1, v_);
+        net_.scores_from_values(v_.data(), out);
+    }
+    std::uint32_t dim() const override { return net_.options().hidden.front(); }
+    // An item's vector: the first layer's rows at its input positions, summed (its hidden-layer
+    // input when it is the user's only item).
+    void item_vector(std::uint32_t i, scalar* out) const override {
+        const auto& w = net_.first_weight();
+        Eigen::Map<bloom::vector<scalar>> v(out, w.cols());
+        if (net_.input_code().is_dense()) {
+            v.noalias() = (net_.input_code().dense.row(i) * w).transpose();
+            return;
+        }
+        v.setZero();
+        const bm::sparse_code& c = net_.input_code().sparse;
+        for (const std::uint32_t* p = c.begin(i); p != c.end(i); ++p) v += w.row(*p).transpose();
+    }
+    std::uint32_t n_users() const override { return n_users_; }
+    std::uint32_t n_items() const override { return net_.items(); }
+    std::size_t parameters() const override { return net_.parameters(); }
+    std::size_t embedding_parameters() const override {
+        return static_cast<std::size_t>(net_.first_weight().size());
+    }
+    std::string family() const override {
+        return "the paper's network (item set in, " + std::string(bm::to_string(net_.options().loss)) +
+               " output over m positions, " + bm::to_string(net_.options().rank) + " recovery)";
+    }
+    std::string user_kind() const override { return "item set, " + coding_ + " input code"; }
+    std::string item_kind() const override { return coding_ + " output code"; }
+    std::string describe_users() const override {
+        std::string h;
+        for (const std::uint32_t w : net_.options().hidden) h += (h.empty() ? "" : ",") + std::to_string(w);
+        return "input m " + std::to_string(net_.input_code().m()) + ", hidden " + h + ", " +
+               nn::to_string(net_.options().act) + ", dropout " + number(net_.options().dropout, 2);
+    }
+    std::string describe_items() const override {
+        return "output m " + std::to_string(net_.output_code().m());
+    }
+    facts user_facts() const override {
+        if (net_.input_code().is_dense()) return {{"input m", net_.input_code().m()}};
+        return code_facts("input", net_.input_code().sparse);
+    }
+    facts item_facts() const override {
+        if (net_.output_code().is_dense()) return {{"output m", net_.output_code().m()}};
+        return code_facts("output", net_.output_code().sparse);
+    }
+    void set_users(std::uint32_t n) { n_users_ = n; }
+
+private:
+    static std::string number(double v, int prec) { return examples::fmt(v, prec); }
+    net_type net_;
+    std::string coding_;
+    std::uint32_t n_users_ = 0;
+    bloom::matrix<scalar> v_;
+};
+
+bm::fit_report network_model::train(const corpus& c, const train_settings& s, bm::training_state&,
+                                    const epoch_callback& on_epoch) {
+    // The paper's protocol on the whole file: every epoch each user's items are cut afresh into
+    // an input half and a target half.
+    bloom::eval::user_items none;
+    none.offsets.assign(c.seen.offsets.size(), 0);
+    bm::network_fit_options f;
+    f.epochs = s.epochs;
+    f.batch = s.batch;
+    f.lr = s.lr;
+    f.weight_decay = s.l2;
+    f.resample = true;
+    f.seed = s.seed + 7;
+    f.on_epoch = on_epoch;
+    n_users_ = c.data.n_users;
+    return net_.fit(c.seen, none, f);
+}
+
 std::uint64_t rows_for(std::uint32_t n, double ratio, std::uint32_t k) {
     const auto r = static_cast<std::uint64_t>(static_cast<double>(n) * ratio);
     return std::max<std::uint64_t>(r, k);
 }
 
+std::unique_ptr<model_base> build_network(const train_settings& s, const corpus& c) {
+    const std::uint32_t d = c.data.n_items;
+    using code = network_model::net_type::code_type;
+    bm::network_options no;
+    no.hidden = parse_widths(s.hidden);
+    no.act = s.activation == "tanh" ? nn::activation::tanh : nn::activation::relu;
+    no.dropout = s.dropout;
+    no.loss = s.output == "sigmoid" ? bm::output_loss::sigmoid : bm::output_loss::softmax;
+    no.seed = s.seed;
+    if (s.coding == "identity") {
+        const code id = code::from_sparse(bm::identity_code(d));
+        return std::make_unique<network_model>(network_model::net_type(id, id, no), s.coding);
+    }
+    const std::uint32_t k = s.coding == "hashing" ? 1 : s.k;
+    const std::uint64_t m = rows_for(d, s.ratio, k);
+    std::unique_ptr<model_base> out;
+    examples::with_hash(s.hash, "bloom train", [&](auto policy) {
+        using H = decltype(policy);
+        bloom::spec_config sc;
+        sc.items = d;
+        sc.m = m;
+        sc.k = k;
+        sc.seed = s.seed;
+        sc.key_bytes = 4;
+        const code in = code::from_sparse(bm::spec_code(bloom::basic_spec<H>(sc)));
+        code o = in;
+        if (s.coding == "freq") {
+            bm::frequency_options fo;
+            fo.head_share = s.head_share;
+            o = code::from_sparse(bm::frequency_code<H>(d, c.counts, m, k, s.seed, fo));
+        } else if (s.coding == "cbe") {
+            o = code::from_sparse(bm::cooccurrence_code<H>(c.seen, d, m, k, s.seed, bm::cooccurrence_options{}));
+        }
+        out = std::make_unique<network_model>(network_model::net_type(in, std::move(o), no), s.coding);
+    });
+    return out;
+}
+
 // Builds the untrained model the settings describe.
 std::unique_ptr<model_base> build_model(const train_settings& s, const corpus& c) {
+    if (s.model == "network") return build_network(s, c);
     const std::uint32_t n_users = c.data.n_users, n_items = c.data.n_items;
     opt::config oc;
     oc.lr = s.lr;
@@ -330,6 +567,10 @@ std::unique_ptr<model_base> build_model(const train_settings& s, const corpus& c
 
 // A model file's model, whatever its kinds.
 std::unique_ptr<model_base> load_model(const io::file_loader& in) {
+    if (in.root().get<std::string>("model.kind") == "bloom_mlp") {
+        auto net = in.make<network_model::net_type>("model");
+        return std::make_unique<network_model>(std::move(net), in.root().get<std::string>("network_coding"));
+    }
     const std::string uk = in.root().get<std::string>("model.user.kind");
     const std::string ik = in.root().get<std::string>("model.item.kind");
     std::unique_ptr<model_base> out;
@@ -358,12 +599,14 @@ struct model_file {
     bloom::eval::user_items seen;
     std::vector<std::uint64_t> counts;
     std::string data_name;
+    std::uint32_t epochs_trained = 0;
     bool has_state = false;
 };
 
 void save_file(const std::string& path, const model_base& m, const train_settings& s,
                const bm::training_state& st, const bloom::data::id_map& users,
-               const bloom::data::id_map& items, const corpus& c, bool optimizer_state) {
+               const bloom::data::id_map& items, const corpus& c, bool optimizer_state,
+               std::uint32_t epochs_trained) {
     io::save_options o;
     o.optimizer_state = optimizer_state;
     io::file_saver out(path, o);
@@ -377,6 +620,7 @@ void save_file(const std::string& path, const model_base& m, const train_setting
     root.array("seen.items", c.seen.items);
     root.array("popularity", c.counts);
     root.value("data", c.name);
+    root.value("epochs_trained", epochs_trained);
     out.commit();
 }
 
@@ -393,8 +637,10 @@ model_file open_file(const std::string& path) {
     root.array("seen.items", f.seen.items);
     root.array("popularity", f.counts);
     f.data_name = root.get<std::string>("data");
+    f.epochs_trained = root.get<std::uint32_t>("epochs_trained");
     f.has_state = root.optimizer_state();
     const std::string where = path;
+    if (auto* net = dynamic_cast<network_model*>(f.model.get())) net->set_users(f.users.size());
     if (f.users.size() != f.model->n_users() || f.items.size() != f.model->n_items())
         throw io::format_error(where, "the id maps (" + std::to_string(f.users.size()) + " users, " +
                                           std::to_string(f.items.size()) +
@@ -466,19 +712,24 @@ struct progress {
     std::uint32_t total = 0;
     double secs_sum = 0;
     std::uint32_t seen = 0;
+    std::string unit = "interactions";
     void epoch(std::uint32_t e, double secs, double loss, std::size_t examples) {
         if (quiet) return;
         secs_sum += secs;
         ++seen;
         const double rate = secs > 0 ? static_cast<double>(examples) / secs : 0.0;
         const double eta = seen > 0 ? secs_sum / seen * (total - e - 1) : 0.0;
+        char r[32];
+        if (rate >= 1e6) std::snprintf(r, sizeof r, "%.2f M", rate / 1e6);
+        else if (rate >= 1e3) std::snprintf(r, sizeof r, "%.1f k", rate / 1e3);
+        else std::snprintf(r, sizeof r, "%.0f", rate);
         if (tty) {
-            std::fprintf(stderr, "\r  epoch %u/%u  %.2f M examples/s  loss %.4f  ETA %.0f s   ", e + 1,
-                         total, rate / 1e6, loss, eta);
+            std::fprintf(stderr, "\r  epoch %u/%u  %s %s/s  loss %.4f  ETA %.0f s   ", e + 1, total, r,
+                         unit.c_str(), loss, eta);
             if (e + 1 == total) std::fprintf(stderr, "\n");
         } else {
-            std::fprintf(stderr, "epoch %u/%u: %.3f s, %.2f M examples/s, loss %.6f\n", e + 1, total,
-                         secs, rate / 1e6, loss);
+            std::fprintf(stderr, "epoch %u/%u: %.3f s, %s %s/s, loss %.6f\n", e + 1, total, secs, r,
+                         unit.c_str(), loss);
         }
         std::fflush(stderr);
     }
@@ -487,6 +738,29 @@ struct progress {
 void check_train(const train_cli& t, const CLI::App& app) {
     const train_settings& s = t.s;
     auto given = [&](const char* opt) { return app.count(opt) > 0; };
+    if (!t.resume.empty())
+        for (const char* o : {"--network", "--coding", "--hidden", "--activation", "--dropout", "--output"})
+            if (given(o))
+                throw usage_error(std::string("bloom train: --resume continues the checkpoint with "
+                                              "its own settings; drop ") + o);
+    if (s.model == "network") {
+        for (const char* o : {"--users", "--items", "--loss", "--history-k"})
+            if (given(o))
+                throw usage_error(std::string("bloom train: ") + o +
+                                  " is the factorization's; the network takes --coding, --hidden, "
+                                  "--activation, --dropout and --output");
+        if (t.checkpoint_every > 0)
+            throw usage_error("bloom train: --checkpoint-every: the network is not resumed exactly "
+                              "yet, so it has no checkpoints");
+        if (parse_widths(s.hidden).empty())
+            throw usage_error("bloom train: --hidden takes positive widths separated by commas, got '" +
+                              s.hidden + "'");
+        if (!(s.dropout >= 0.0 && s.dropout < 1.0)) throw usage_error("bloom train: --dropout must be in [0, 1)");
+    } else {
+        for (const char* o : {"--coding", "--hidden", "--activation", "--dropout", "--output"})
+            if (given(o))
+                throw usage_error(std::string("bloom train: ") + o + " is the network's; add --network");
+    }
     if (!t.resume.empty()) {
         for (const char* o : {"--users", "--items", "--hash", "--ratio", "--k", "--history-k",
                               "--head-share", "--dim", "--batch", "--lr", "--l2", "--loss", "--seed"})
@@ -519,6 +793,10 @@ int run_train(const train_cli& t, const CLI::App& app) {
     if (!t.resume.empty()) ck = open_file(t.resume);
     train_settings s = ck ? ck->settings : t.s;
     if (ck && app.count("--epochs") > 0) s.epochs = t.s.epochs;
+    if (ck && !ck->model->resumable())
+        throw bloom::invalid_argument("bloom: " + t.resume +
+                                      ": the network is not resumed exactly yet (its optimizer state "
+                                      "is not kept); train it again");
     if (ck && !ck->has_state)
         throw bloom::invalid_argument("bloom: " + t.resume +
                                       ": saved without optimizer state (--no-optimizer-state); "
@@ -558,25 +836,28 @@ int run_train(const train_cli& t, const CLI::App& app) {
     pr.quiet = t.quiet;
     pr.tty = isatty(STDERR_FILENO) != 0;
     pr.total = s.epochs;
-    bm::fit_options f;
-    f.epochs = s.epochs - state.epochs_done;
-    f.batch = s.batch;
-    f.objective = parse_loss(s.loss);
-    f.seed = s.seed;
-    f.state = &state;
-    f.on_epoch = [&](std::uint32_t e, double secs, double loss) {
+    // examples an epoch: interactions (factorization) or users with items (network)
+    std::size_t examples = c.data.size();
+    if (s.model == "network") {
+        examples = 0;
+        for (std::size_t u = 0; u < c.seen.n_users(); ++u) examples += c.seen.count(u) > 0;
+        pr.unit = "users";
+    }
+    std::uint32_t done = state.epochs_done;
+    const epoch_callback on_epoch = [&](std::uint32_t e, double secs, double loss) {
         if (!std::isfinite(loss))
             throw bloom::invalid_argument("bloom train: the loss of epoch " + std::to_string(e + 1) +
                                           " is not finite (lower --lr)");
-        pr.epoch(e, secs, loss, c.data.size());
+        done = e + 1;
+        pr.epoch(e, secs, loss, examples);
         if (t.checkpoint_every > 0 && (e + 1) % t.checkpoint_every == 0 && e + 1 < s.epochs)
-            save_file(t.model, *model, s, state, users, items, c, true);
+            save_file(t.model, *model, s, state, users, items, c, true, done);
     };
-    const bm::fit_report rep = model->fit(c.data.users, c.data.items, f);
-    save_file(t.model, *model, s, state, users, items, c, !t.no_optimizer_state);
+    const bm::fit_report rep = model->train(c, s, state, on_epoch);
+    save_file(t.model, *model, s, state, users, items, c, !t.no_optimizer_state, done);
     if (!t.quiet)
-        std::fprintf(stderr, "bloom train: %u epochs in %.2f s; wrote %s\n", state.epochs_done,
-                     rep.total_seconds, t.model.c_str());
+        std::fprintf(stderr, "bloom train: %u epochs in %.2f s; wrote %s\n", done, rep.total_seconds,
+                     t.model.c_str());
     return 0;
 }
 
@@ -614,9 +895,7 @@ int run_eval(const eval_cli& e) {
     bloom::eval::ranking_options ro;
     ro.k = e.k;
     ro.threads = e.threads;
-    f.model->prepare_scoring();
-    const auto rm = bloom::eval::evaluate_ranking(
-        [&](std::uint32_t u, scalar* s) { f.model->score_user(u, s); }, f.model->n_items(), f.seen, tl, ro);
+    const auto rm = f.model->evaluate(f.seen, tl, ro);
     const auto rp = bloom::eval::evaluate_ranking(
         [&](std::uint32_t, scalar* s) {
             for (std::size_t i = 0; i < f.counts.size(); ++i) s[i] = static_cast<scalar>(f.counts[i]);
@@ -715,7 +994,6 @@ int run_recommend(const rec_cli& r) {
     if (r.user.empty() == r.users_file.empty())
         throw usage_error("bloom recommend: give one of --user ID or --users FILE ('-' for stdin)");
     model_file f = open_file(r.model);
-    f.model->prepare_scoring();
     // the raw user ids asked for, with where each came from
     std::vector<std::pair<std::string, std::string>> asked;
     if (!r.user.empty()) {
@@ -751,7 +1029,7 @@ int run_recommend(const rec_cli& r) {
                                           std::to_string(f.users.size()) +
                                           " users; --skip-unknown leaves such users out)");
         }
-        f.model->score_user(*u, scores.data());
+        f.model->scores(*u, f.seen, scores.data());
         const std::uint32_t* b = r.include_seen ? nullptr : f.seen.begin(*u);
         const std::uint32_t* e = r.include_seen ? nullptr : f.seen.end(*u);
         std::vector<std::pair<std::string, scalar>> items;
@@ -807,17 +1085,18 @@ int run_info(const std::string& path, const std::string& format) {
         {"format version", bloom::io::format_version},
         {"sections", reader.sections().size()},
         {"scalar", "float32"},
-        {"model", "factorization (BPR-style scores: user . item + biases)"},
+        {"model", m.family()},
         {"trained on", f.data_name},
         {"users", m.n_users()},
         {"items", m.n_items()},
         {"dim", m.dim()},
-        {"embedding parameters", m.embedding_parameters()},
-        {"parameters with biases", m.parameters()},
-        {"epochs trained", f.state.epochs_done},
-        {"loss", f.settings.loss},
-        {"optimizer", "adam (lazy), lr " + number(f.settings.lr, 6) + ", l2 " + number(f.settings.l2, 8)},
-        {"optimizer state saved", f.has_state},
+        {m.resumable() ? "embedding parameters" : "input table parameters", m.embedding_parameters()},
+        {m.resumable() ? "parameters with biases" : "parameters", m.parameters()},
+        {"epochs trained", f.epochs_trained},
+        {"loss", f.settings.model == "network" ? f.settings.output : f.settings.loss},
+        {"optimizer", "adam (lazy on the input table), lr " + number(f.settings.lr, 6) + ", l2 " +
+                          number(f.settings.l2, 8)},
+        {"optimizer state saved", f.has_state && m.resumable()},
     };
     const facts uf = m.user_facts(), itf = m.item_facts();
     if (format == "json") {
@@ -856,6 +1135,8 @@ int main(int argc, char** argv) {
     const std::vector<std::string> formats = {"table", "csv", "json"};
 
     train_cli t;
+    std::optional<std::uint32_t> batch, epochs;
+    std::optional<double> lr, l2;
     CLI::App* train = app.add_subcommand("train", "train a model on the whole of a ratings file");
     train->add_option("--data", t.data, "ratings file (MovieLens layouts)")->required()->check(CLI::ExistingFile);
     train->add_option("--model", t.model, "model file to write (replaced atomically)")->required();
@@ -871,10 +1152,20 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     train->add_option("--hash", t.s.hash, "hash policy (see bloom-compare --list-hashes)")->capture_default_str();
     train->add_option("--dim", t.s.dim, "embedding dimension")->capture_default_str();
-    train->add_option("--epochs", t.s.epochs, "epochs to train (with --resume: the total to reach)")->capture_default_str();
-    train->add_option("--batch", t.s.batch, "minibatch size")->capture_default_str();
-    train->add_option("--lr", t.s.lr, "Adam learning rate")->capture_default_str();
-    train->add_option("--l2", t.s.l2, "L2 weight decay")->capture_default_str();
+    train->add_option("--epochs", epochs, "epochs to train (default: 10; the network: 30; with --resume: the total to reach)");
+    train->add_option("--batch", batch, "minibatch size (default: 256 interactions; the network: 128 users)");
+    train->add_option("--lr", lr, "Adam learning rate (default: 0.01; the network: 0.001)");
+    bool network = false;
+    train->add_flag("--network", network, "train the paper's network instead of the factorization");
+    train->add_option("--coding", t.s.coding, "the network's item codes: " + join(codings))
+        ->capture_default_str()->check(CLI::IsMember(codings));
+    train->add_option("--hidden", t.s.hidden, "the network's hidden widths, e.g. 256 or 512,256")->capture_default_str();
+    train->add_option("--activation", t.s.activation, "the network's activation: relu or tanh")
+        ->capture_default_str()->check(CLI::IsMember({"relu", "tanh"}));
+    train->add_option("--dropout", t.s.dropout, "the network's dropout after each hidden layer")->capture_default_str();
+    train->add_option("--output", t.s.output, "the network's output: softmax or sigmoid")
+        ->capture_default_str()->check(CLI::IsMember({"softmax", "sigmoid"}));
+    train->add_option("--l2", l2, "L2 weight decay (default: 1e-6; the network: 0)");
     train->add_option("--loss", t.s.loss, "loss: " + join(losses))->capture_default_str()->check(CLI::IsMember(losses));
     train->add_option("--seed", t.s.seed, "initialisation, hashing, shuffling and negatives")->capture_default_str();
     train->add_option("--checkpoint-every", t.checkpoint_every, "write --model every N epochs (0: only at the end)");
@@ -927,7 +1218,14 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
-        if (train->parsed()) return run_train(t, *train);
+        if (train->parsed()) {
+            if (network) t.s.model = "network";
+            t.s.batch = batch ? *batch : (network ? 128 : 256);
+            t.s.lr = lr ? *lr : (network ? 1e-3 : 1e-2);
+            t.s.l2 = l2 ? *l2 : (network ? 0.0 : 1e-6);
+            t.s.epochs = epochs ? *epochs : (network ? 30 : 10);
+            return run_train(t, *train);
+        }
         if (ev->parsed()) return run_eval(e);
         if (rec->parsed()) return run_recommend(r);
         if (sim->parsed()) return run_similar(si);
