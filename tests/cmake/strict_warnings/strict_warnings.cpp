@@ -27,6 +27,22 @@ void expect(bool ok, const char* what) {
     }
 }
 
+// Saves a model to a model file and loads it back (io/archive.hpp): the loaded model has the same
+// parameters and, for a factorization, the same scores.
+template <class Model>
+Model round_trip(const Model& model, const char* what) {
+    static int counter = 0;
+    const std::string path = "strict_warnings_model_" + std::to_string(++counter) + ".bin";
+    bloom::io::save(path, model);
+    Model back = bloom::io::load<Model>(path);
+    std::remove(path.c_str());
+    if (back.parameters() != model.parameters()) {
+        std::fprintf(stderr, "strict_warnings: %s: the loaded model has other parameters\n", what);
+        ++failures;
+    }
+    return back;
+}
+
 // Encoder, decoder and diagnostics with one hash policy.
 template <class Hash>
 void encode_and_decode() {
@@ -132,6 +148,29 @@ void factorization_model(const bloom::data::train_test& split) {
         [&](std::uint32_t u, float* s) { model.score_user(u, s); }, split.train.n_items,
         sets_of(split.train), sets_of(split.test), eo);
     expect(r.users > 0 && r.mrr > 0 && r.mrr <= 1, "factorization's MRR is not in (0, 1]");
+
+    // A checkpoint: the model, its training state and an id map in one file, then resumed.
+    bloom::models::training_state state;
+    f.state = &state;
+    model.fit(split.train.users, split.train.items, f);
+    {
+        bloom::io::file_saver out("strict_warnings_checkpoint.bin");
+        out.object("model", model);
+        out.object("train", state);
+        out.object("users", bloom::data::id_map::iota(split.train.n_users));
+        out.commit();
+    }
+    const bloom::io::file_loader in("strict_warnings_checkpoint.bin");
+    auto resumed = in.make<decltype(model)>("model");
+    bloom::models::training_state st;
+    in.object("train", st);
+    bloom::data::id_map ids;
+    in.object("users", ids);
+    std::remove("strict_warnings_checkpoint.bin");
+    f.epochs = 3;
+    f.state = &st;
+    resumed.fit(split.train.users, split.train.items, f);
+    expect(st.epochs_done == 5 && ids.size() == split.train.n_users, "the checkpoint did not resume");
 }
 
 // Fits a factorization for one epoch with every objective and checks each loss is finite.
@@ -150,6 +189,8 @@ void fit_every_loss(bloom::models::factorization<UserKind, ItemKind, Opt>& model
             ++failures;
         }
     }
+    const auto back = round_trip(model, what);
+    expect(back.predict(0, 1) == model.predict(0, 1), "a loaded factorization scores differently");
 }
 
 // The other embedding kinds, in double and with the other optimizers.
@@ -333,6 +374,10 @@ void network_model(const bloom::data::interactions& all) {
                                bm::item_code<double>::from_sparse(bm::ecoc_code(all.n_items, m, 4)),
                                ecoc_no);
     ecoc.fit(h.train_in, h.train_target, f);
+    round_trip(net, "bloom_mlp, Bloom in, identity out");
+    round_trip(pmi, "bloom_mlp, PMI codes");
+    round_trip(positions, "bloom_mlp, frequency- and co-occurrence-aware codes");
+    round_trip(ecoc, "bloom_mlp, ECOC, double");
     const std::vector<bloom::scored_item> top = ecoc.recommend(std::vector<std::uint32_t>{1, 2}, 5);
     expect(top.size() == 5, "bloom_mlp::recommend did not return the 5 items asked for");
     for (auto* other : {&pmi, &positions}) {
