@@ -4,6 +4,7 @@
 //
 //   bloom-compare                           the default grid on the built-in synthetic data
 //   bloom-compare --data u.data             MovieLens (100K/1M/10M/20M/25M, detected) or CSV
+//   bloom-compare --data events.tsv --sep tab --header --user-col 2 --item-col 3
 //   bloom-compare --methods full,bloom --ratios 0.2 --k 4 --hashes murmur3_32 --out results
 //   bloom-compare --methods full,bloom --hashes all --hash-seeds 5 --out study   hash study:
 //                                           mean and spread over 5 hash seeds per row
@@ -29,11 +30,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace {
@@ -42,12 +45,15 @@ using scalar = float;
 using opt = bloom::optim::adam<scalar>;
 namespace bm = bloom::models;
 
+// The default data: 20,000 users, 100,000 items, 1,000,000 interactions (docs/results.md's grid).
+examples::data_options default_data() {
+    examples::data_options d;
+    d.synthetic = {20000, 100000, 1000000, 1.0};
+    return d;
+}
+
 struct settings {
-    std::string data_path;
-    std::string format = "auto";
-    std::uint32_t syn_users = 20000, syn_items = 100000;
-    std::uint64_t syn_interactions = 1000000;
-    double syn_popularity = 1.0;
+    examples::data_options data = default_data();
     std::uint32_t dim = 32, epochs = 10, batch = 256, k_eval = 10, threads = 0;
     double lr = 1e-2, l2 = 1e-6, test_share = 0.2, head_share = 0.5;
     std::uint32_t history_k = 1;
@@ -148,7 +154,7 @@ row average_runs(const std::vector<row>& runs, const std::vector<std::uint32_t>&
 
 std::uint64_t training_seed(const settings& s) { return s.train_seed.value_or(s.seed); }
 
-bool progress_enabled(const settings& s) { return examples::progress_enabled(s.quiet); }
+examples::progress_mode progress_of(const settings& s) { return examples::progress_of(s.quiet); }
 
 bm::loss parse_loss(const std::string& l) {
     if (l == "bpr") return bm::loss::bpr;
@@ -162,8 +168,9 @@ bm::loss parse_loss(const std::string& l) {
 
 dataset make_dataset(const settings& s) {
     dataset d;
-    const bloom::data::interactions all = examples::load_data(
-        s.data_path, {s.syn_users, s.syn_items, s.syn_interactions, s.syn_popularity}, s.seed, d.name);
+    examples::loaded_data src = examples::load_data(s.data, s.seed, "bloom-compare");
+    d.name = src.name;
+    const bloom::data::interactions all = std::move(src.data);
     const bloom::data::train_test split =
         s.split == "numpy"
             ? bloom::data::numpy_random_split(all, s.test_share, static_cast<std::uint32_t>(s.seed))
@@ -192,14 +199,17 @@ row train_and_evaluate(Model& model, const dataset& d, const settings& s, row r)
     f.batch = s.batch;
     f.objective = parse_loss(s.loss);
     f.seed = training_seed(s);
-    const bool show = progress_enabled(s);
+    const examples::progress_mode show = progress_of(s);
+    // In columns on a terminal, single-spaced in a log.
+    const bool cols = show == examples::progress_mode::terminal;
+    char what[128];
+    std::snprintf(what, sizeof what, cols ? "%-13s %-14s ratio %.2f k %u" : "%s %s ratio %.2f k %u",
+                  r.method.c_str(), r.hash.c_str(), r.ratio, r.k);
     f.on_epoch = [&](std::uint32_t e, double secs, double loss) {
-        if (show)
-            std::fprintf(stderr, "\r  %-12s %-14s ratio %.2f k %u: epoch %u/%u  %.3f s  loss %.4f   ",
-                         r.method.c_str(), r.hash.c_str(), r.ratio, r.k, e + 1, s.epochs, secs, loss);
+        examples::report_epoch(show, what, e + 1, s.epochs, secs, loss);
     };
     const bm::fit_report rep = model.fit(d.train_users, d.train_items, f);
-    if (show) std::fprintf(stderr, "\r%-100s\r", "");
+    examples::end_progress(show);
     if (!s.skip_eval) {
         model.prepare_scoring();
         bloom::eval::ranking_options eo;
@@ -285,6 +295,7 @@ void validate_options(const settings& s) {
     auto bad = [](const std::string& what) {
         throw bloom::invalid_argument("bloom-compare: " + what);
     };
+    examples::check_data_options(s.data, "bloom-compare");
     if (s.methods.empty()) bad("--methods needs at least one method");
     for (const std::string& m : s.methods)
         if (std::find(known_methods().begin(), known_methods().end(), m) == known_methods().end())
@@ -313,6 +324,13 @@ void validate_options(const settings& s) {
     if (s.split == "numpy" && s.seed > 0xffffffffULL)
         bad("--split numpy takes a seed below 2^32 (NumPy's legacy seeding), not " +
             std::to_string(s.seed));
+    if (!s.out.empty() && !s.data.path.empty())
+        for (const std::string& f : {s.out + ".csv", s.out + "-runs.csv", s.out + ".json", s.out + ".json.tmp"}) {
+            std::error_code ec;
+            if (std::filesystem::equivalent(f, s.data.path, ec))
+                bad("--out " + s.out + " would overwrite --data " + s.data.path + " (" + f +
+                    " is that file)");
+        }
 }
 
 // What needs the data's size: each compressed table's rows, floor(ids x ratio), must hold the
@@ -630,17 +648,7 @@ int main(int argc, char** argv) {
         "bloom-compare: train Spotlight-style factorization models with full, Bloom-compressed "
         "and alternative embedding tables on the same data, and print parameters, seconds per "
         "epoch and ranking accuracy side by side."};
-    app.add_option("--data", s.data_path,
-                   "ratings file (MovieLens u.data, ratings.dat, ratings.csv; format detected); "
-                   "default: the built-in synthetic data")
-        ->check(CLI::ExistingFile);
-    app.add_option("--synthetic-users", s.syn_users, "synthetic data: users")->capture_default_str();
-    app.add_option("--synthetic-items", s.syn_items, "synthetic data: items")->capture_default_str();
-    app.add_option("--synthetic-interactions", s.syn_interactions, "synthetic data: interactions")
-        ->capture_default_str();
-    app.add_option("--synthetic-popularity", s.syn_popularity,
-                   "synthetic data: Zipf exponent of item popularity")
-        ->capture_default_str();
+    examples::add_data_options(app, s.data);
     app.add_option("--methods", s.methods,
                    "embedding kinds: full, bloom, hashing, hash-emb, qr, freq-bloom, small-dim, "
                    "bloom-history (users as the Bloom filter of their training items, the "
@@ -722,7 +730,9 @@ int main(int argc, char** argv) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--out", s.out, "also write PREFIX.csv, PREFIX-runs.csv and PREFIX.json");
-    app.add_flag("--quiet", s.quiet, "no progress line on stderr");
+    app.add_flag("--quiet", s.quiet,
+                 "no progress on stderr (else: one line rewritten on a terminal, a line per epoch "
+                 "otherwise)");
     app.add_flag("--skip-eval", s.skip_eval, "train and time only (accuracy columns stay 0)");
     bool list_hashes = false;
     app.add_flag("--list-hashes", list_hashes, "print the hash policies built in and exit");
