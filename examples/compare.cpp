@@ -4,11 +4,13 @@
 //
 //   bloom-compare                           the default grid on the built-in synthetic data
 //   bloom-compare --data u.data             MovieLens (100K/1M/10M/20M/25M, detected) or CSV
+//   bloom-compare --data events.tsv --sep tab --header --user-col 2 --item-col 3
 //   bloom-compare --methods full,bloom --ratios 0.2 --k 4 --hashes murmur3_32 --out results
 //   bloom-compare --methods full,bloom --hashes all --hash-seeds 5 --out study   hash study:
 //                                           mean and spread over 5 hash seeds per row
 //
-// Run `bloom-compare --help` for every option.
+// Run `bloom-compare --help` for every option; docs/compare.md explains them and every output
+// column.
 #include <bloom/data/loaders.hpp>
 #include <bloom/data/split.hpp>
 #include <bloom/data/synthetic.hpp>
@@ -17,6 +19,7 @@
 #include <bloom/hash/all.hpp>
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/factorization.hpp>
+#include <bloom/models/network/bloom_mlp.hpp>
 #include <bloom/optim/adam.hpp>
 
 #include "common.hpp"
@@ -27,13 +30,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -42,12 +51,15 @@ using scalar = float;
 using opt = bloom::optim::adam<scalar>;
 namespace bm = bloom::models;
 
+// The default data: 20,000 users, 100,000 items, 1,000,000 interactions (docs/results.md's grid).
+examples::data_options default_data() {
+    examples::data_options d;
+    d.synthetic = {20000, 100000, 1000000, 1.0};
+    return d;
+}
+
 struct settings {
-    std::string data_path;
-    std::string format = "auto";
-    std::uint32_t syn_users = 20000, syn_items = 100000;
-    std::uint64_t syn_interactions = 1000000;
-    double syn_popularity = 1.0;
+    examples::data_options data = default_data();
     std::uint32_t dim = 32, epochs = 10, batch = 256, k_eval = 10, threads = 0;
     double lr = 1e-2, l2 = 1e-6, test_share = 0.2, head_share = 0.5;
     std::uint32_t history_k = 1;
@@ -71,6 +83,7 @@ struct settings {
 
 struct dataset {
     std::string name;
+    nlohmann::json read_as;  // how the file was read (examples::read_as_json)
     std::uint32_t n_users = 0, n_items = 0;
     std::vector<std::uint32_t> train_users, train_items, test_users, test_items;
     bloom::eval::user_items train_lists, test_lists;
@@ -78,6 +91,9 @@ struct dataset {
 
 struct row {
     std::string method, hash, combine;
+    // false for the popularity row: nothing trained, so ratio, k, dim, params, MB and the times
+    // do not apply (the table shows "-", the CSV leaves them empty, the JSON has null)
+    bool trained = true;
     double ratio = 1.0;
     std::uint32_t k = 1, dim = 0;
     std::uint32_t history_k = 0;  // bloom-history: hash functions of the users' filters (else 0)
@@ -148,7 +164,7 @@ row average_runs(const std::vector<row>& runs, const std::vector<std::uint32_t>&
 
 std::uint64_t training_seed(const settings& s) { return s.train_seed.value_or(s.seed); }
 
-bool progress_enabled(const settings& s) { return examples::progress_enabled(s.quiet); }
+examples::progress_mode progress_of(const settings& s) { return examples::progress_of(s.quiet); }
 
 bm::loss parse_loss(const std::string& l) {
     if (l == "bpr") return bm::loss::bpr;
@@ -162,8 +178,10 @@ bm::loss parse_loss(const std::string& l) {
 
 dataset make_dataset(const settings& s) {
     dataset d;
-    const bloom::data::interactions all = examples::load_data(
-        s.data_path, {s.syn_users, s.syn_items, s.syn_interactions, s.syn_popularity}, s.seed, d.name);
+    examples::loaded_data src = examples::load_data(s.data, s.seed, "bloom-compare");
+    d.name = src.name;
+    d.read_as = examples::read_as_json(src);
+    const bloom::data::interactions all = std::move(src.data);
     const bloom::data::train_test split =
         s.split == "numpy"
             ? bloom::data::numpy_random_split(all, s.test_share, static_cast<std::uint32_t>(s.seed))
@@ -192,14 +210,17 @@ row train_and_evaluate(Model& model, const dataset& d, const settings& s, row r)
     f.batch = s.batch;
     f.objective = parse_loss(s.loss);
     f.seed = training_seed(s);
-    const bool show = progress_enabled(s);
+    const examples::progress_mode show = progress_of(s);
+    // In columns on a terminal, single-spaced in a log.
+    const bool cols = show == examples::progress_mode::terminal;
+    char what[128];
+    std::snprintf(what, sizeof what, cols ? "%-13s %-14s ratio %.2f k %u" : "%s %s ratio %.2f k %u",
+                  r.method.c_str(), r.hash.c_str(), r.ratio, r.k);
     f.on_epoch = [&](std::uint32_t e, double secs, double loss) {
-        if (show)
-            std::fprintf(stderr, "\r  %-12s %-14s ratio %.2f k %u: epoch %u/%u  %.3f s  loss %.4f   ",
-                         r.method.c_str(), r.hash.c_str(), r.ratio, r.k, e + 1, s.epochs, secs, loss);
+        examples::report_epoch(show, what, e + 1, s.epochs, secs, loss);
     };
     const bm::fit_report rep = model.fit(d.train_users, d.train_items, f);
-    if (show) std::fprintf(stderr, "\r%-100s\r", "");
+    examples::end_progress(show);
     if (!s.skip_eval) {
         model.prepare_scoring();
         bloom::eval::ranking_options eo;
@@ -285,6 +306,7 @@ void validate_options(const settings& s) {
     auto bad = [](const std::string& what) {
         throw bloom::invalid_argument("bloom-compare: " + what);
     };
+    examples::check_data_options(s.data, "bloom-compare");
     if (s.methods.empty()) bad("--methods needs at least one method");
     for (const std::string& m : s.methods)
         if (std::find(known_methods().begin(), known_methods().end(), m) == known_methods().end())
@@ -313,6 +335,13 @@ void validate_options(const settings& s) {
     if (s.split == "numpy" && s.seed > 0xffffffffULL)
         bad("--split numpy takes a seed below 2^32 (NumPy's legacy seeding), not " +
             std::to_string(s.seed));
+    if (!s.out.empty() && !s.data.path.empty())
+        for (const std::string& f : {s.out + ".csv", s.out + "-runs.csv", s.out + ".json", s.out + ".json.tmp"}) {
+            std::error_code ec;
+            if (std::filesystem::equivalent(f, s.data.path, ec))
+                bad("--out " + s.out + " would overwrite --data " + s.data.path + " (" + f +
+                    " is that file)");
+        }
 }
 
 // What needs the data's size: each compressed table's rows, floor(ids x ratio), must hold the
@@ -484,6 +513,24 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
     return out;
 }
 
+// The floor every other row must beat: items ranked by their training interactions, the same
+// for every user (the library's evaluate_popularity), evaluated like the trained rows: the
+// same test interactions, the user's training items excluded, the same --eval-k and threads.
+row popularity_row(const dataset& d, const settings& s, const std::vector<std::uint64_t>& item_counts) {
+    row r;
+    r.method = "popularity";
+    r.hash = "-";
+    r.combine = "-";
+    r.trained = false;
+    r.ratio = 0;
+    r.k = 0;
+    bloom::eval::ranking_options eo;
+    eo.k = s.k_eval;
+    eo.threads = s.threads;
+    r.m = bm::evaluate_popularity(item_counts, d.train_lists, d.test_lists, eo);
+    return r;
+}
+
 using examples::fmt;
 
 std::string pct(double v, double ref) {
@@ -505,10 +552,12 @@ void print_table(const std::vector<row>& rows, const row* full, const settings& 
     for (const row& r : rows) {
         const std::string kcell = r.history_k ? std::to_string(r.history_k) + "|" + std::to_string(r.k)
                                               : std::to_string(r.k);
-        cells.push_back({r.method, r.hash, fmt(r.ratio, 2), kcell,
-                         std::to_string(r.dim), std::to_string(r.params), fmt(r.mb, 2),
-                         fmt(r.sec_per_epoch, 4), fmt(r.m.mrr, 4), fmt(r.m.precision, 4),
-                         fmt(r.m.recall, 4), fmt(r.m.ndcg, 4),
+        const bool t = r.trained;
+        cells.push_back({r.method, r.hash, t ? fmt(r.ratio, 2) : "-", t ? kcell : "-",
+                         t ? std::to_string(r.dim) : "-", t ? std::to_string(r.params) : "-",
+                         t ? fmt(r.mb, 2) : "-", t ? fmt(r.sec_per_epoch, 4) : "-",
+                         fmt(r.m.mrr, 4), fmt(r.m.precision, 4), fmt(r.m.recall, 4),
+                         fmt(r.m.ndcg, 4),
                          full ? pct(r.m.mrr, full->m.mrr) : "-",
                          full ? pct(r.m.precision, full->m.precision) : "-",
                          full ? pct(r.m.recall, full->m.recall) : "-",
@@ -523,104 +572,215 @@ void print_table(const std::vector<row>& rows, const row* full, const settings& 
     examples::print_columns(head, cells, 2, false, os);
 }
 
-void write_outputs(const std::string& prefix, const std::vector<row>& rows, const row* full,
-                   const dataset& d, const settings& s) {
-    std::ofstream csv(prefix + ".csv");
-    if (!csv) throw bloom::error("bloom: cannot write " + prefix + ".csv");
-    std::ofstream runs_csv(prefix + "-runs.csv");
-    if (!runs_csv) throw bloom::error("bloom: cannot write " + prefix + "-runs.csv");
-    // The cut-off metrics' keys carry the real --eval-k: p10, r10, ndcg10, hit10 at the default
-    // 10, p5, r5, ndcg5, hit5 with --eval-k 5.
-    const std::string kk = std::to_string(s.k_eval);
-    const std::string p = "p" + kk, rk = "r" + kk, ndcg = "ndcg" + kk, hit = "hit" + kk;
-    const std::string columns = "method,hash,ratio,k,dim,combine,params,mb,sec_per_epoch,mrr," + p +
-                                "," + rk + "," + ndcg + ",map," + hit + ",mrr_share," + p +
-                                "_share," + rk + "_share," + ndcg + "_share,history_k";
-    // PREFIX.csv: one row per configuration (means over its runs) and the runs' spread;
-    // PREFIX-runs.csv: one row per run, with its hash seed (the run's index s).
-    csv << columns << ",runs,mrr_std,mrr_min,mrr_max," << p << "_std," << p << "_min," << p
-        << "_max,id_stride\n";
-    runs_csv << columns << ",hash_seed,id_stride\n";
-    auto share = [&](double v, double ref) { return full && ref > 0 ? v / ref : 0.0; };
-    auto metrics = [&](std::ostream& os, const row& r, const bloom::eval::ranking_result& m,
-                       double sec_per_epoch) {
-        os << r.method << ',' << r.hash << ',' << r.ratio << ',' << r.k << ',' << r.dim << ','
-           << r.combine << ',' << r.params << ',' << r.mb << ',' << sec_per_epoch << ',' << m.mrr
-           << ',' << m.precision << ',' << m.recall << ',' << m.ndcg << ',' << m.map << ','
-           << m.hit_rate << ',' << share(m.mrr, full ? full->m.mrr : 0) << ','
+// A number for the CSV: the shortest text that reads back as the same double (every digit a
+// double holds, none it does not: 0.2, not 0.20000000000000001).
+std::string num(double v) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+}
+template <class Int, class = std::enable_if_t<std::is_integral_v<Int>>>
+std::string num(Int v) {
+    return std::to_string(v);
+}
+
+// The settings as the JSON records them: every option, keyed by its long name without the
+// dashes ("--hash-seeds": "hash_seeds"), with the value used (defaults included), and the
+// optimizer, which no option sets.
+nlohmann::json settings_json(const settings& s) {
+    nlohmann::json j = examples::data_settings(s.data);
+    const nlohmann::json rest = {{"methods", s.methods},
+                                 {"hashes", s.hashes},
+                                 {"ratios", s.ratios},
+                                 {"k", s.ks},
+                                 {"history_k", s.history_k},
+                                 {"compress", s.compress},
+                                 {"combine", s.combine},
+                                 {"head_share", s.head_share},
+                                 {"dim", s.dim},
+                                 {"epochs", s.epochs},
+                                 {"batch", s.batch},
+                                 {"lr", s.lr},
+                                 {"l2", s.l2},
+                                 {"loss", s.loss},
+                                 {"split", s.split},
+                                 {"test_share", s.test_share},
+                                 {"eval_k", s.k_eval},
+                                 {"threads", s.threads},
+                                 {"seed", s.seed},
+                                 {"train_seed", training_seed(s)},
+                                 {"hash_seeds", s.hash_seeds},
+                                 {"id_stride", s.id_stride},
+                                 {"out", s.out},
+                                 {"quiet", s.quiet},
+                                 {"skip_eval", s.skip_eval},
+                                 {"optimizer", "lazy adam"}};
+    j.update(rest);
+    return j;
+}
+
+// PREFIX.csv, PREFIX-runs.csv and PREFIX.json, written as the run goes: each row is appended to
+// the CSVs (and flushed) as soon as it is measured, and the JSON rewritten with every row so far
+// (to PREFIX.json.tmp, then renamed over PREFIX.json, so that it is never half written), with
+// "complete": false until finish(). An interrupted run keeps every row it measured.
+class results_writer {
+public:
+    results_writer(std::string prefix, const dataset& d, const settings& s,
+                   std::vector<std::string> argv)
+        : prefix_(std::move(prefix)),
+          csv_(open(prefix_ + ".csv")),
+          runs_csv_(open(prefix_ + "-runs.csv")) {
+        // The cut-off metrics' keys carry the real --eval-k: p10, r10, ndcg10, hit10 at the
+        // default 10, p5, r5, ndcg5, hit5 with --eval-k 5.
+        const std::string kk = std::to_string(s.k_eval);
+        p_ = "p" + kk;
+        r_ = "r" + kk;
+        ndcg_ = "ndcg" + kk;
+        hit_ = "hit" + kk;
+        const std::string columns = "method,hash,ratio,k,dim,combine,params,mb,sec_per_epoch,mrr," +
+                                    p_ + "," + r_ + "," + ndcg_ + ",map," + hit_ + ",mrr_share," +
+                                    p_ + "_share," + r_ + "_share," + ndcg_ + "_share,history_k";
+        // PREFIX.csv: one row per configuration (means over its runs) and the runs' spread;
+        // PREFIX-runs.csv: one row per run, with its hash seed (the run's index s).
+        csv_ << columns << ",runs,mrr_std,mrr_min,mrr_max," << p_ << "_std," << p_ << "_min,"
+             << p_ << "_max,id_stride\n";
+        runs_csv_ << columns << ",hash_seed,id_stride\n";
+        flush();
+        id_stride_ = s.id_stride;
+        j_["program"] = "bloom-compare";
+        j_["argv"] = std::move(argv);
+        j_["data"] = d.name;
+        j_["read_as"] = d.read_as;
+        j_["users"] = d.n_users;
+        j_["items"] = d.n_items;
+        j_["train"] = d.train_users.size();
+        j_["test"] = d.test_users.size();
+        j_["settings"] = settings_json(s);
+        j_["complete"] = false;
+        j_["results"] = nlohmann::json::array();
+        write_json();
+    }
+
+    // Appends one configuration's row (and its runs), its shares of `full` (none without one).
+    void add(const row& r, const row* full) {
+        const spread msp = mrr_spread(r), psp = p10_spread(r);
+        metrics(csv_, r, r.m, r.sec_per_epoch, full);
+        csv_ << ',' << r.runs.size() << ',' << num(msp.std) << ',' << num(msp.min) << ','
+             << num(msp.max) << ',' << num(psp.std) << ',' << num(psp.min) << ','
+             << num(psp.max) << ',' << id_stride_ << '\n';
+        nlohmann::json runs = nlohmann::json::array();
+        for (const row::run& x : r.runs) {
+            metrics(runs_csv_, r, x.m, x.sec_per_epoch, full);
+            runs_csv_ << ',' << x.hash_seed << ',' << id_stride_ << '\n';
+            runs.push_back({{"hash_seed", x.hash_seed},
+                            {"sec_per_epoch", trained(r, x.sec_per_epoch)},
+                            {"fit_seconds", trained(r, x.fit_seconds)},
+                            {"mrr", x.m.mrr},
+                            {p_, x.m.precision},
+                            {r_, x.m.recall},
+                            {ndcg_, x.m.ndcg},
+                            {"map", x.m.map},
+                            {hit_, x.m.hit_rate}});
+        }
+        flush();
+        auto share = [&](double v, double ref) {
+            return full && ref > 0 ? nlohmann::json(v / ref) : nlohmann::json(nullptr);
+        };
+        j_["results"].push_back({{"method", r.method},
+                                 {"hash", r.hash},
+                                 {"ratio", trained(r, r.ratio)},
+                                 {"k", trained(r, r.k)},
+                                 {"history_k", r.history_k},
+                                 {"dim", trained(r, r.dim)},
+                                 {"combine", r.combine},
+                                 {"params", trained(r, r.params)},
+                                 {"mb", trained(r, r.mb)},
+                                 {"sec_per_epoch", trained(r, r.sec_per_epoch)},
+                                 {"fit_seconds", trained(r, r.fit_seconds)},
+                                 {"mrr", r.m.mrr},
+                                 {p_, r.m.precision},
+                                 {r_, r.m.recall},
+                                 {ndcg_, r.m.ndcg},
+                                 {"map", r.m.map},
+                                 {hit_, r.m.hit_rate},
+                                 {"mrr_share", share(r.m.mrr, full ? full->m.mrr : 0)},
+                                 {p_ + "_share", share(r.m.precision, full ? full->m.precision : 0)},
+                                 {r_ + "_share", share(r.m.recall, full ? full->m.recall : 0)},
+                                 {ndcg_ + "_share", share(r.m.ndcg, full ? full->m.ndcg : 0)},
+                                 {"mrr_std", msp.std},
+                                 {"mrr_min", msp.min},
+                                 {"mrr_max", msp.max},
+                                 {p_ + "_std", psp.std},
+                                 {p_ + "_min", psp.min},
+                                 {p_ + "_max", psp.max},
+                                 {"runs", std::move(runs)}});
+        write_json();
+    }
+
+    // Marks the JSON complete: every configuration was measured.
+    void finish() {
+        j_["complete"] = true;
+        write_json();
+    }
+
+private:
+    static std::ofstream open(const std::string& path) {
+        std::ofstream f(path);
+        if (!f) throw bloom::error("bloom-compare: cannot write " + path);
+        return f;
+    }
+
+    // A value that only a trained row has: the number, or null for the popularity row.
+    template <class T>
+    static nlohmann::json trained(const row& r, T v) {
+        return r.trained ? nlohmann::json(v) : nlohmann::json(nullptr);
+    }
+
+    // The columns both CSVs share; a share is empty without a full row, and what only a trained
+    // row has is empty for the popularity row.
+    void metrics(std::ostream& os, const row& r, const bloom::eval::ranking_result& m,
+                 double sec_per_epoch, const row* full) const {
+        auto share = [&](double v, double ref) {
+            return full && ref > 0 ? num(v / ref) : std::string();
+        };
+        auto t = [&](const std::string& v) { return r.trained ? v : std::string(); };
+        os << r.method << ',' << r.hash << ',' << t(num(r.ratio)) << ',' << t(num(r.k)) << ','
+           << t(num(r.dim)) << ',' << r.combine << ',' << t(num(r.params)) << ',' << t(num(r.mb))
+           << ',' << t(num(sec_per_epoch)) << ',' << num(m.mrr) << ',' << num(m.precision) << ','
+           << num(m.recall) << ',' << num(m.ndcg) << ',' << num(m.map) << ',' << num(m.hit_rate)
+           << ',' << share(m.mrr, full ? full->m.mrr : 0) << ','
            << share(m.precision, full ? full->m.precision : 0) << ','
            << share(m.recall, full ? full->m.recall : 0) << ','
            << share(m.ndcg, full ? full->m.ndcg : 0) << ',' << r.history_k;
-    };
-    nlohmann::json j;
-    j["data"] = d.name;
-    j["users"] = d.n_users;
-    j["items"] = d.n_items;
-    j["train"] = d.train_users.size();
-    j["test"] = d.test_users.size();
-    j["settings"] = {{"dim", s.dim},         {"epochs", s.epochs}, {"batch", s.batch},
-                     {"lr", s.lr},           {"l2", s.l2},         {"loss", s.loss},
-                     {"compress", s.compress}, {"seed", s.seed},   {"optimizer", "lazy adam"},
-                     {"split", s.split},     {"train_seed", training_seed(s)},
-                     {"hash_seeds", s.hash_seeds}, {"id_stride", s.id_stride},
-                     {"eval_k", s.k_eval}};
-    j["results"] = nlohmann::json::array();
-    for (const row& r : rows) {
-        const double ms = share(r.m.mrr, full ? full->m.mrr : 0),
-                     ps = share(r.m.precision, full ? full->m.precision : 0),
-                     rs = share(r.m.recall, full ? full->m.recall : 0),
-                     ns = share(r.m.ndcg, full ? full->m.ndcg : 0);
-        const spread msp = mrr_spread(r), psp = p10_spread(r);
-        metrics(csv, r, r.m, r.sec_per_epoch);
-        csv << ',' << r.runs.size() << ',' << msp.std << ',' << msp.min << ',' << msp.max << ','
-            << psp.std << ',' << psp.min << ',' << psp.max << ',' << s.id_stride << '\n';
-        nlohmann::json runs = nlohmann::json::array();
-        for (const row::run& x : r.runs) {
-            metrics(runs_csv, r, x.m, x.sec_per_epoch);
-            runs_csv << ',' << x.hash_seed << ',' << s.id_stride << '\n';
-            runs.push_back({{"hash_seed", x.hash_seed},
-                            {"sec_per_epoch", x.sec_per_epoch},
-                            {"fit_seconds", x.fit_seconds},
-                            {"mrr", x.m.mrr},
-                            {p, x.m.precision},
-                            {rk, x.m.recall},
-                            {ndcg, x.m.ndcg},
-                            {"map", x.m.map},
-                            {hit, x.m.hit_rate}});
-        }
-        j["results"].push_back({{"method", r.method},
-                                {"hash", r.hash},
-                                {"ratio", r.ratio},
-                                {"k", r.k},
-                                {"history_k", r.history_k},
-                                {"dim", r.dim},
-                                {"combine", r.combine},
-                                {"params", r.params},
-                                {"mb", r.mb},
-                                {"sec_per_epoch", r.sec_per_epoch},
-                                {"fit_seconds", r.fit_seconds},
-                                {"mrr", r.m.mrr},
-                                {p, r.m.precision},
-                                {rk, r.m.recall},
-                                {ndcg, r.m.ndcg},
-                                {"map", r.m.map},
-                                {hit, r.m.hit_rate},
-                                {"mrr_share", ms},
-                                {p + "_share", ps},
-                                {rk + "_share", rs},
-                                {ndcg + "_share", ns},
-                                {"mrr_std", msp.std},
-                                {"mrr_min", msp.min},
-                                {"mrr_max", msp.max},
-                                {p + "_std", psp.std},
-                                {p + "_min", psp.min},
-                                {p + "_max", psp.max},
-                                {"runs", std::move(runs)}});
     }
-    std::ofstream js(prefix + ".json");
-    if (!js) throw bloom::error("bloom: cannot write " + prefix + ".json");
-    js << j.dump(2) << '\n';
-}
+
+    void flush() {
+        csv_.flush();
+        runs_csv_.flush();
+        if (!csv_ || !runs_csv_)
+            throw bloom::error("bloom-compare: cannot write " + prefix_ + ".csv or " + prefix_ +
+                               "-runs.csv");
+    }
+
+    void write_json() {
+        const std::string tmp = prefix_ + ".json.tmp", path = prefix_ + ".json";
+        {
+            std::ofstream js(tmp);
+            js << j_.dump(2) << '\n';
+            js.flush();
+            if (!js) throw bloom::error("bloom-compare: cannot write " + tmp);
+        }
+        if (std::rename(tmp.c_str(), path.c_str()) != 0)
+            throw bloom::error("bloom-compare: cannot rename " + tmp + " to " + path + " (" +
+                               std::strerror(errno) + ")");
+    }
+
+    std::string prefix_;
+    std::ofstream csv_, runs_csv_;
+    std::string p_, r_, ndcg_, hit_;
+    std::uint64_t id_stride_ = 1;
+    nlohmann::json j_;
+};
 
 }  // namespace
 
@@ -630,17 +790,7 @@ int main(int argc, char** argv) {
         "bloom-compare: train Spotlight-style factorization models with full, Bloom-compressed "
         "and alternative embedding tables on the same data, and print parameters, seconds per "
         "epoch and ranking accuracy side by side."};
-    app.add_option("--data", s.data_path,
-                   "ratings file (MovieLens u.data, ratings.dat, ratings.csv; format detected); "
-                   "default: the built-in synthetic data")
-        ->check(CLI::ExistingFile);
-    app.add_option("--synthetic-users", s.syn_users, "synthetic data: users")->capture_default_str();
-    app.add_option("--synthetic-items", s.syn_items, "synthetic data: items")->capture_default_str();
-    app.add_option("--synthetic-interactions", s.syn_interactions, "synthetic data: interactions")
-        ->capture_default_str();
-    app.add_option("--synthetic-popularity", s.syn_popularity,
-                   "synthetic data: Zipf exponent of item popularity")
-        ->capture_default_str();
+    examples::add_data_options(app, s.data);
     app.add_option("--methods", s.methods,
                    "embedding kinds: full, bloom, hashing, hash-emb, qr, freq-bloom, small-dim, "
                    "bloom-history (users as the Bloom filter of their training items, the "
@@ -722,7 +872,9 @@ int main(int argc, char** argv) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--out", s.out, "also write PREFIX.csv, PREFIX-runs.csv and PREFIX.json");
-    app.add_flag("--quiet", s.quiet, "no progress line on stderr");
+    app.add_flag("--quiet", s.quiet,
+                 "no progress on stderr (else: one line rewritten on a terminal, a line per epoch "
+                 "otherwise)");
     app.add_flag("--skip-eval", s.skip_eval, "train and time only (accuracy columns stay 0)");
     bool list_hashes = false;
     app.add_flag("--list-hashes", list_hashes, "print the hash policies built in and exit");
@@ -757,13 +909,26 @@ int main(int argc, char** argv) {
                   << s.lr << ", L2 " << s.l2 << ", batch " << s.batch << ", " << s.epochs
                   << " epochs, compress " << s.compress << ", one training thread\n\n";
 
+        std::optional<results_writer> out;
+        if (!s.out.empty()) out.emplace(s.out, d, s, std::vector<std::string>(argv, argv + argc));
         std::vector<row> rows;
-        const row* full = nullptr;
+        std::optional<row> full;  // the reference of the shares, measured first
+        auto measured = [&](row r) {
+            if (r.method == "full" && !full) full = r;
+            if (out) out->add(r, full ? &*full : nullptr);
+            rows.push_back(std::move(r));
+        };
         std::vector<std::string> methods = s.methods;
-        // The full table is the reference for the shares; run it first.
+        // The full table is the reference for the shares; run it first. The popularity floor
+        // comes next (first without a full row); with --skip-eval there is nothing to show of it.
         auto it = std::find(methods.begin(), methods.end(), "full");
         if (it != methods.end()) std::rotate(methods.begin(), it, it + 1);
+        if (!s.skip_eval) methods.insert(methods.begin() + (it != methods.end() ? 1 : 0), "popularity");
         for (const std::string& method : methods) {
+            if (method == "popularity") {
+                measured(average_runs({popularity_row(d, s, ic)}, {0}));
+                continue;
+            }
             const std::vector<std::string> hashes =
                 uses_hash(method) ? s.hashes : std::vector<std::string>{s.hashes.front()};
             const std::vector<double> ratios =
@@ -780,22 +945,22 @@ int main(int argc, char** argv) {
                             runs.push_back(run_one(method, h, ratio, k, hs, d, s, uc, ic));
                             seeds.push_back(hs);
                         }
-                        rows.push_back(average_runs(runs, seeds));
-                        if (method == "full") full = &rows.front();
+                        measured(average_runs(runs, seeds));
                     }
         }
-        if (full != nullptr) full = &rows.front();
-        print_table(rows, full, s, std::cout);
+        print_table(rows, full ? &*full : nullptr, s, std::cout);
         std::cout << "\nMRR: mean over test users of the mean 1/rank of their test items among "
-                     "all items, train items excluded. Shares are of the full table's.\n";
+                     "all items, train items excluded. Shares are of the full table's. popularity: "
+                     "every user gets the items ranked by their training interactions (the floor).\n";
         if (s.hash_seeds > 1)
             std::cout << "Hashed rows: means over " << s.hash_seeds
                       << " hash seeds (training seed fixed); sd: sample standard deviation.\n";
         if (s.id_stride > 1)
             std::cout << "Hashed kinds hash id i as the key i * " << s.id_stride << ".\n";
-        if (!s.out.empty()) {
-            write_outputs(s.out, rows, full, d, s);
-            std::cout << "wrote " << s.out << ".csv and " << s.out << ".json\n";
+        if (out) {
+            out->finish();
+            std::cout << "wrote " << s.out << ".csv, " << s.out << "-runs.csv and " << s.out
+                      << ".json\n";
         }
     } catch (const bloom::error& e) {
         std::cerr << e.what() << '\n';

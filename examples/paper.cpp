@@ -48,11 +48,15 @@ using code_type = bm::item_code<scalar>;
 
 const std::vector<std::string> all_methods = {"bloom", "hashing", "cbe", "freq", "ecoc", "pmi", "cca"};
 
+// The default data: 5,000 users, 10,000 items, 250,000 interactions.
+examples::data_options default_data() {
+    examples::data_options d;
+    d.synthetic = {5000, 10000, 250000, 1.0};
+    return d;
+}
+
 struct settings {
-    std::string data_path;
-    std::uint32_t syn_users = 5000, syn_items = 10000;
-    std::uint64_t syn_interactions = 250000;
-    double syn_popularity = 1.0;
+    examples::data_options data = default_data();
     std::vector<std::string> methods = {"bloom", "hashing", "cbe", "freq", "ecoc", "pmi", "cca"};
     std::vector<std::string> hashes = {"murmur3_32"};
     std::vector<double> ratios = {1.0, 0.5, 0.2, 0.1, 0.05};
@@ -74,6 +78,7 @@ struct settings {
 
 struct dataset {
     std::string name;
+    nlohmann::json read_as;  // how the file was read (examples::read_as_json)
     std::uint32_t n_users = 0, n_items = 0;
     std::size_t interactions = 0;
     bm::halves h;
@@ -95,14 +100,16 @@ struct row {
     bool trained = true;
 };
 
-bool progress_enabled(const settings& s) { return examples::progress_enabled(s.quiet); }
+examples::progress_mode progress_of(const settings& s) { return examples::progress_of(s.quiet); }
 
 using examples::fmt;
 
 dataset make_dataset(const settings& s) {
     dataset d;
-    const bloom::data::interactions all = examples::load_data(
-        s.data_path, {s.syn_users, s.syn_items, s.syn_interactions, s.syn_popularity}, s.seed, d.name);
+    examples::loaded_data src = examples::load_data(s.data, s.seed, "bloom-paper");
+    d.name = src.name;
+    d.read_as = examples::read_as_json(src);
+    const bloom::data::interactions all = std::move(src.data);
     bm::halves_options ho;
     ho.seed = s.seed;
     ho.order = s.split == "numpy" ? bm::half_order::numpy : bm::half_order::bloom;
@@ -164,15 +171,18 @@ row train_and_evaluate(code_type in, code_type out, bm::network_options no, cons
     f.weight_decay = s.l2;
     f.resample = !s.fixed_halves;
     f.seed = s.seed + 7;
-    const bool show = progress_enabled(s);
+    const examples::progress_mode show = progress_of(s);
+    // In columns on a terminal, single-spaced in a log.
+    const bool cols = show == examples::progress_mode::terminal;
+    char what[128];
+    std::snprintf(what, sizeof what,
+                  cols ? "%-8s %-14s m/d %.2f k %u seed %u" : "%s %s m/d %.2f k %u seed %u",
+                  r.method.c_str(), r.hash.c_str(), r.ratio, r.k, r.hash_seed);
     f.on_epoch = [&](std::uint32_t e, double secs, double loss) {
-        if (show)
-            std::fprintf(stderr, "\r  %-8s %-14s m/d %.2f k %u seed %u: epoch %u/%u  %.3f s  loss %.4f   ",
-                         r.method.c_str(), r.hash.c_str(), r.ratio, r.k, r.hash_seed, e + 1,
-                         s.epochs, secs, loss);
+        examples::report_epoch(show, what, e + 1, s.epochs, secs, loss);
     };
     const bm::fit_report rep = net.fit(d.h.train_in, d.h.train_target, f);
-    if (show) std::fprintf(stderr, "\r%-110s\r", "");
+    examples::end_progress(show);
     const auto t0 = std::chrono::steady_clock::now();
     bloom::eval::ranking_options eo;
     eo.k = s.eval_k;
@@ -388,6 +398,8 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
                      {"resample", !s.fixed_halves}, {"split", s.split},
                      {"seed", s.seed},         {"optimizer", "adam (lazy on the input table)"},
                      {"threads", "1 training thread"}, {"eval_k", s.eval_k}};
+    j["settings"].update(examples::data_settings(s.data));
+    j["read_as"] = d.read_as;
     j["metrics"] = "mrr: mean over test users of 1/rank of the best-ranked target item (the "
                    "reference script's); mrr_mean: mean 1/rank over all target items";
     j["results"] = nlohmann::json::array();
@@ -438,6 +450,7 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
 // Every option checked before any work: nothing trains for minutes and then fails on a typo.
 void validate(settings& s) {
     auto bad = [](const std::string& what) { throw bloom::invalid_argument("bloom-paper: " + what); };
+    examples::check_data_options(s.data, "bloom-paper");
     if (std::find(s.methods.begin(), s.methods.end(), "all") != s.methods.end()) s.methods = all_methods;
     for (const std::string& m : s.methods)
         if (std::find(all_methods.begin(), all_methods.end(), m) == all_methods.end())
@@ -481,18 +494,7 @@ int main(int argc, char** argv) {
         "item codings on the same data: every user's items split into an input half and a "
         "target half, 10% of users held out; one table of speed and ranking accuracy, each also "
         "as a share of the uncompressed network (m/d = 1), above a popularity floor."};
-    app.add_option("--data", s.data_path,
-                   "ratings file (MovieLens u.data, ratings.dat, ratings.csv; format detected); "
-                   "default: the built-in synthetic data")
-        ->check(CLI::ExistingFile);
-    app.add_option("--synthetic-users", s.syn_users, "synthetic data: users")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--synthetic-items", s.syn_items, "synthetic data: items (d)")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--synthetic-interactions", s.syn_interactions, "synthetic data: interactions")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    app.add_option("--synthetic-popularity", s.syn_popularity, "synthetic data: Zipf exponent of item popularity")
-        ->check(CLI::Range(0.0, 5.0))
-        ->capture_default_str();
+    examples::add_data_options(app, s.data);
     app.add_option("--methods", s.methods,
                    "codings (or all): bloom (k hashes, both sides), hashing (k = 1), cbe (Bloom in, "
                    "co-occurrence-aware positions out), freq (Bloom in, frequency-aware positions "
@@ -543,7 +545,9 @@ int main(int argc, char** argv) {
     app.add_option("--threads", s.threads, "evaluation threads (0: all cores); training uses one")->capture_default_str();
     app.add_option("--seed", s.seed, "seed of data, split, initialisation, hashing")->capture_default_str();
     app.add_option("--out", s.out, "also write PREFIX.csv and PREFIX.json (one row per run)");
-    app.add_flag("--quiet", s.quiet, "no progress line on stderr");
+    app.add_flag("--quiet", s.quiet,
+                 "no progress on stderr (else: one line rewritten on a terminal, a line per epoch "
+                 "otherwise)");
     bool list_hashes = false;
     app.add_flag("--list-hashes", list_hashes, "print the hash policies built in and exit");
     CLI11_PARSE(app, argc, argv);

@@ -44,8 +44,10 @@ full_ref, bloom_ref = ref.get(True), ref.get(False)
 full_ours = next(r for r in ours if r["method"] == "full")
 print(f"{'run':34} {'s/epoch':>9} {'MRR':>7} {'P@10':>7} {'MRR share':>9} {'speed-up':>9}")
 def line(name, r, sec, base_sec, share):
-    print(f"{name:34} {sec:9.4f} {r['mrr']:7.4f} {r['p10']:7.4f} {share:9.0%} "
-          + (f"{base_sec / sec:8.1f}x" if base_sec else f"{'':>9}"))
+    # sec is None for bloom-compare's popularity row: nothing trained, no seconds
+    print(f"{name:34} " + (f"{sec:9.4f}" if sec is not None else f"{'-':>9}")
+          + f" {r['mrr']:7.4f} {r['p10']:7.4f} {share:9.0%} "
+          + (f"{base_sec / sec:8.1f}x" if base_sec and sec else f"{'':>9}"))
 if full_ref:
     line("pytorch full", full_ref, full_ref["epoch_s"], None, 1.0)
 if bloom_ref:
@@ -56,6 +58,9 @@ if hist_ref:
          hist_ref, hist_ref["epoch_s"], None,
          hist_ref["mrr"] / full_ref["mrr"] if full_ref else float("nan"))
 for r in ours:
+    if r["method"] == "popularity":
+        line("bloom popularity (the floor)", r, None, None, r["mrr"] / full_ours["mrr"])
+        continue
     base = (full_ref if r["method"] in ("full", "small-dim") else
             hist_ref if r["method"] == "bloom-history" else bloom_ref)
     k = f"{r['history_k']}|{r['k']}" if r.get("history_k") else f"{r['k']}"

@@ -140,3 +140,41 @@ TEST_CASE("field helpers for messages") {
     CHECK(show_separator("\t") == "'\\t'");
     CHECK(show_separator("::") == "'::'");
 }
+
+TEST_CASE("escape_text shows what a field really holds") {
+    using bloom::data::detail::escape_text;
+    CHECK(escape_text("202") == "202");
+    CHECK(escape_text("202\r") == "202\\r");
+    CHECK(escape_text("a\tb\nc") == "a\\tb\\nc");
+    CHECK(escape_text("C:\\x") == "C:\\\\x");  // a backslash doubled, so \\r is not \r
+    CHECK(escape_text(std::string_view("1\0" "2", 3)) == "1\\x002");
+    CHECK(escape_text("\x7F\x1B[0m") == "\\x7F\\x1B[0m");  // DEL, and an escape sequence
+    // The byte-order mark and other invisible characters, byte by byte.
+    CHECK(escape_text("\xEF\xBB\xBF" "196") == "\\xEF\\xBB\\xBF196");
+    CHECK(escape_text("12\xC2\xA0") == "12\\xC2\\xA0");            // no-break space
+    CHECK(escape_text("a\xE2\x80\x8B" "b") == "a\\xE2\\x80\\x8Bb");  // zero-width space
+    CHECK(escape_text("\xC2\x85") == "\\xC2\\x85");                // C1 control NEL
+    // Visible UTF-8 stays as it is.
+    CHECK(escape_text("Am\xC3\xA9lie \xE2\x82\xAC \xF0\x9F\x8E\xAC") ==
+          "Am\xC3\xA9lie \xE2\x82\xAC \xF0\x9F\x8E\xAC");
+    // Bytes that are not UTF-8: a stray continuation byte, Latin-1, an overlong '/', a
+    // truncated sequence, a surrogate, UTF-16's byte-order mark.
+    CHECK(escape_text("\x80") == "\\x80");
+    CHECK(escape_text("caf\xE9") == "caf\\xE9");
+    CHECK(escape_text("\xC0\xAF") == "\\xC0\\xAF");
+    CHECK(escape_text("\xE2\x82") == "\\xE2\\x82");
+    CHECK(escape_text("\xED\xA0\x80") == "\\xED\\xA0\\x80");
+    CHECK(escape_text("\xFF\xFE" "1") == "\\xFF\\xFE1");
+    // The cut: at most max_bytes of the input, never inside a character, then "...".
+    CHECK(escape_text("abcdef", 3) == "abc...");
+    CHECK(escape_text("abc", 3) == "abc");
+    CHECK(escape_text("ab\xC3\xA9z", 3) == "ab\xC3\xA9...");
+}
+
+TEST_CASE("error quotes escape the field and the separator") {
+    using namespace bloom::data::detail;
+    CHECK(quote_field("202\r") == "'202\\r'");
+    CHECK(quote_field("\xEF\xBB\xBF") == "'\\xEF\\xBB\\xBF'");
+    CHECK(quote_field(std::string(39, 'z') + "\t\t") == "'" + std::string(39, 'z') + "\\t...'");
+    CHECK(show_separator("\x1F") == "'\\x1F'");
+}

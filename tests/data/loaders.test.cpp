@@ -287,6 +287,107 @@ TEST_CASE("generic CSV: columns, separators, headers, string ids") {
     }
 }
 
+TEST_CASE("delimited files: headerless user,item CSV, TSV with a header, CRLF, BOM, columns") {
+    bloom_test::temp_dir dir;
+    // The reference: users 10, 10, 20 and items 7, 8, 7, read from plain "user,item" lines.
+    csv_format plain;
+    const auto ref = load_csv(dir.write("plain.csv", "10,7\n10,8\n20,7\n"), plain);
+    CHECK(ref.report.loaded == 3);
+    CHECK(ref.report.header_lines == 0);
+    CHECK(ref.data.users == std::vector<std::uint32_t>{0, 0, 1});
+    CHECK(ref.data.items == std::vector<std::uint32_t>{0, 1, 0});
+    CHECK_FALSE(ref.data.has_weights());
+    auto same = [&](const load_result& r) {
+        CHECK(r.report.loaded == 3);
+        CHECK(r.data.users == ref.data.users);
+        CHECK(r.data.items == ref.data.items);
+        CHECK(r.data.raw_user(1) == "20");
+        CHECK(r.data.raw_item(1) == "8");
+        check_accounting(r.report);
+    };
+
+    SECTION("CRLF line ends, a byte-order mark, both, no final line break") {
+        for (const std::string& text :
+             {std::string("10,7\r\n10,8\r\n20,7\r\n"), std::string("\xEF\xBB\xBF" "10,7\n10,8\n20,7\n"),
+              std::string("\xEF\xBB\xBF" "10,7\r\n10,8\r\n20,7")}) {
+            for (std::size_t chunk : {2u, 4096u}) {
+                load_options opt;
+                opt.chunk_bytes = chunk;
+                same(load_csv(dir.write("x.csv", text), plain, opt));
+            }
+        }
+    }
+    SECTION("a TSV with a header, the ids in columns 2 and 3") {
+        csv_format f;
+        f.separator = "\t";
+        f.header = true;
+        f.user_column = 1;
+        f.item_column = 2;
+        const auto r = load_csv(
+            dir.write("h.tsv", "\xEF\xBB\xBF" "time\tuser\titem\r\n5\t10\t7\r\n6\t10\t8\r\n7\t20\t7\r\n"), f);
+        same(r);
+        CHECK(r.report.header_lines == 1);
+        CHECK(r.report.lines == 4);
+    }
+    SECTION("a tab-separated field keeps its spaces trimmed, a tab is not trimmed as a blank") {
+        csv_format f;
+        f.separator = "\t";
+        same(load_csv(dir.write("t.tsv", " 10 \t7\n10\t 8\n20\t7 \n"), f));
+    }
+    SECTION("rating and time columns in any order") {
+        csv_format f;
+        f.separator = ";";
+        f.user_column = 3;
+        f.item_column = 0;
+        f.weight_column = 2;
+        f.timestamp_column = 1;
+        const auto r = load_csv(dir.write("s.csv", "7;100;4.5;10\n8;101;1;10\n7;102;2;20\n"), f);
+        same(r);
+        CHECK(r.data.weights == std::vector<float>{4.5f, 1.0f, 2.0f});
+        CHECK(r.data.timestamps == std::vector<std::int64_t>{100, 101, 102});
+    }
+}
+
+TEST_CASE("errors show the invisible characters of the field they quote") {
+    bloom_test::temp_dir dir;
+    csv_format plain;
+    const std::string at = "bloom: " + dir.file("x.csv") + ":";
+    auto msg = [&](const std::string& text, const csv_format& f) {
+        return message_of(dir.write("x.csv", text), f);
+    };
+    const std::string cr =
+        " (the line holds a carriage return, \\r, that does not end it: only \\n and \\r\\n end "
+        "lines, so a file with \\r-only line ends reads as one long line)";
+    // \r-only line ends: one long line; the carriage returns are shown, and explained.
+    CHECK(msg("196,202\r186,302\r", plain) ==
+          at + "1: field 2 (item): expected an unsigned integer id, got '202\\r186'" + cr);
+    // \r\r\n: the line reader takes one \r with the \n; the other one is shown.
+    CHECK(msg("196\t242\t3\t881250949\r\r\n", format_of(ratings_format::movielens_100k)) ==
+          at + "1: field 4 (timestamp): expected an integer, got '881250949\\r'" + cr);
+    // A byte-order mark inside the file (two files joined), and a no-break space.
+    CHECK(msg("1,2\n\xEF\xBB\xBF" "3,4\n", plain) ==
+          at + "2: field 1 (user): expected an unsigned integer id, got '\\xEF\\xBB\\xBF3'");
+    CHECK(msg("1,2\xC2\xA0\n", plain) ==
+          at + "1: field 2 (item): expected an unsigned integer id, got '2\\xC2\\xA0'");
+    // UTF-16 (little-endian) is not UTF-8: its bytes are shown as they are.
+    CHECK(msg(std::string("\xFF\xFE" "1\0,\0" "2\0", 8), plain) ==
+          at + "1: field 1 (user): expected an unsigned integer id, got '\\xFF\\xFE1\\x00'");
+    // A tab inside a comma-separated field.
+    CHECK(msg("1\t5,2\n", plain) ==
+          at + "1: field 1 (user): expected an unsigned integer id, got '1\\t5'");
+    // The header a MovieLens ratings.csv must have, with a stray \r.
+    CHECK(msg("userId,movieId,rating,timestamp\r\r\n1,2,3,4\n", format_of(ratings_format::movielens_csv)) ==
+          at + "1: expected the header 'userId,movieId,rating,timestamp', got "
+               "'userId,movieId,rating,timestamp\\r'" + cr);
+    // A line that detection cannot place is shown escaped too.
+    CHECK(movielens_message(dir.write("d.csv", "\x01" "1,2\n")) ==
+          "bloom: " + dir.file("d.csv") +
+              ":1: cannot detect a MovieLens ratings format: expected user<TAB>item<TAB>rating<TAB>"
+              "timestamp (u.data), user::item::rating::timestamp (ratings.dat) or the header "
+              "'userId,movieId,rating,timestamp' (ratings.csv), got '\\x011,2'; use load_csv with a "
+              "csv_format for other files");
+}
+
 TEST_CASE("load options: dropping columns, first-seen ids, line order independence") {
     bloom_test::temp_dir dir;
     const std::string a = dir.write("a", "9\t1\t5\t10\n2\t7\t4\t11\n9\t7\t3\t12\n");

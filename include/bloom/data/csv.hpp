@@ -1,5 +1,6 @@
-// Streaming pieces the loaders are built from: a chunked line reader, a field splitter and
-// strict number parsers. Nothing here allocates per line.
+// Streaming pieces the loaders are built from: a chunked line reader, a field splitter, strict
+// number parsers, and escape_text, which shows a field in an error message with its invisible
+// bytes spelled out. Nothing here allocates per line (only an error's message does).
 //
 // line_reader reads a file in large chunks with std::fread and hands out each line as a
 // string_view into its buffer (valid until the next call). It strips the line break ("\n" or
@@ -202,29 +203,101 @@ inline bool parse_float(std::string_view s, float& out) noexcept {
     return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(out);
 }
 
-// A field quoted in an error message: at most 40 characters, then "...".
-inline std::string quote_field(std::string_view s) {
-    std::string q = "'";
-    if (s.size() > 40) {
-        q.append(s.data(), 40);
-        q += "...";
-    } else {
-        q.append(s.data(), s.size());
-    }
-    q += "'";
-    return q;
+// Code points that print as nothing, or as a blank that cannot be told from a space: C1
+// controls, no-break and other spaces, the soft hyphen, zero-width characters, direction marks,
+// line and paragraph separators, invisible operators, variation selectors, the byte-order mark
+// U+FEFF, the interlinear annotation characters and the tag characters.
+inline bool is_invisible(char32_t cp) noexcept {
+    return (cp >= 0x80 && cp <= 0xA0) || cp == 0xAD || cp == 0x34F || cp == 0x61C ||
+           cp == 0x115F || cp == 0x1160 || cp == 0x1680 || cp == 0x180E ||
+           (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
+           (cp >= 0x205F && cp <= 0x206F) || cp == 0x3000 || cp == 0x3164 ||
+           (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF || cp == 0xFFA0 ||
+           (cp >= 0xFFF0 && cp <= 0xFFFB) || (cp >= 0xE0000 && cp <= 0xE0FFF);
 }
 
-// A separator spelled for an error message: '\t' for a tab.
-inline std::string show_separator(std::string_view sep) {
-    std::string out = "'";
-    for (const char c : sep) {
-        if (c == '\t') out += "\\t";
-        else out += c;
+// The length (2 to 4) of the well-formed UTF-8 sequence at the start of `s`, with its code point
+// in `cp`; 0 when the bytes there are not one (a stray continuation byte, an overlong form, a
+// surrogate, a value above U+10FFFF, a truncated sequence).
+inline std::size_t utf8_sequence(std::string_view s, char32_t& cp) noexcept {
+    if (s.empty()) return 0;
+    const auto b0 = static_cast<unsigned char>(s[0]);
+    std::size_t n = 0;
+    char32_t min = 0;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        n = 2;
+        cp = b0 & 0x1FU;
+        min = 0x80;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        n = 3;
+        cp = b0 & 0x0FU;
+        min = 0x800;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        n = 4;
+        cp = b0 & 0x07U;
+        min = 0x10000;
+    } else {
+        return 0;
     }
-    out += "'";
+    if (s.size() < n) return 0;
+    for (std::size_t i = 1; i < n; ++i) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        if ((b & 0xC0U) != 0x80U) return 0;
+        cp = (cp << 6) | (b & 0x3FU);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+}
+
+// Text as an error message shows it: printable ASCII and visible UTF-8 characters as they are;
+// tab, carriage return and line feed as \t, \r, \n; a backslash as \\; every other byte
+// (control characters, DEL, invisible characters such as the byte-order mark, bytes that are not
+// UTF-8) as \xHH, so "202\r" or "\xEF\xBB\xBF1" shows what the field really holds. At most
+// `max_bytes` bytes of `s` are shown (a character is never cut), then "...".
+inline std::string escape_text(std::string_view s,
+                               std::size_t max_bytes = std::string_view::npos) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(std::min(s.size(), max_bytes) + 8);
+    std::size_t i = 0;
+    while (i < s.size() && i < max_bytes) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7F) {
+            if (c == '\\') out += '\\';
+            out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        if (c == '\t' || c == '\r' || c == '\n') {
+            out += '\\';
+            out += c == '\t' ? 't' : c == '\r' ? 'r' : 'n';
+            ++i;
+            continue;
+        }
+        char32_t cp = 0;
+        std::size_t n = c >= 0x80 ? utf8_sequence(s.substr(i), cp) : 0;
+        if (n > 0 && !is_invisible(cp)) {
+            out.append(s.data() + i, n);
+        } else {
+            if (n == 0) n = 1;
+            for (std::size_t j = i; j < i + n; ++j) {
+                const auto b = static_cast<unsigned char>(s[j]);
+                out += "\\x";
+                out += hex[b >> 4];
+                out += hex[b & 0xFU];
+            }
+        }
+        i += n;
+    }
+    if (i < s.size()) out += "...";
     return out;
 }
+
+// A field quoted in an error message: escaped (escape_text), at most 40 bytes of it, then "...".
+inline std::string quote_field(std::string_view s) { return "'" + escape_text(s, 40) + "'"; }
+
+// A separator spelled for an error message: '\t' for a tab (escape_text).
+inline std::string show_separator(std::string_view sep) { return "'" + escape_text(sep) + "'"; }
 
 }  // namespace detail
 }  // namespace data

@@ -199,6 +199,15 @@ inline std::string describe_line(const csv_format& f) {
            " fields separated by " + show_separator(f.separator);
 }
 
+// What an error on `line` adds when the line holds a carriage return: the line reader strips
+// one \r before each \n, so a \r left in a line comes from \r-only (old Mac) line ends, from
+// \r\r\n, or from a stray \r, which the field shown as '...\r...' alone would not explain.
+inline std::string cr_hint(std::string_view line) {
+    if (line.find('\r') == std::string_view::npos) return {};
+    return " (the line holds a carriage return, \\r, that does not end it: only \\n and \\r\\n "
+           "end lines, so a file with \\r-only line ends reads as one long line)";
+}
+
 // Gives back a column's spare capacity only when it is large (a copy costs a second column).
 template <class T>
 void trim_capacity(std::vector<T>& v) {
@@ -279,8 +288,9 @@ inline load_result load_csv(const std::string& path, const csv_format& fmt,
             ++rep.header_lines;
             if (!fmt.expected_header.empty() && line != fmt.expected_header) {
                 throw parse_error(path, in.line_number(),
-                                  "expected the header '" + fmt.expected_header + "', got " +
-                                      detail::quote_field(line));
+                                  "expected the header '" +
+                                      detail::escape_text(fmt.expected_header) + "', got " +
+                                      detail::quote_field(line) + detail::cr_hint(line));
             }
             continue;
         }
@@ -328,6 +338,7 @@ inline load_result load_csv(const std::string& path, const csv_format& fmt,
         }
 
         if (!ok) {
+            what += detail::cr_hint(line);
             if (!opt.skip_bad_lines) throw parse_error(path, in.line_number(), what);
             ++rep.skipped;
             if (rep.first_skipped.size() < opt.max_reported) {
