@@ -9,6 +9,8 @@
 // Ids are the file's own (integers or text) in and out. The default model is the configuration
 // docs/models.md recommends at 1/5 of the parameters: users as the Bloom filter of their items
 // (bloom-history, k = 1), items in a frequency-aware Bloom table (k = 4), BPR, lazy Adam.
+// --data takes MovieLens files (detected) or any delimited file (--sep, --header, --user-col...,
+// --string-ids: examples/common.hpp); without it, train uses the built-in synthetic data.
 // Exit codes: 0 success, 1 an error in the data, the model file or the run, 2 a bad command line.
 // docs/tool.md documents every option and output.
 #include <bloom/data/interactions.hpp>
@@ -699,7 +701,8 @@ void print_table(const std::vector<std::string>& head, const std::vector<std::ve
 // ---- train ---------------------------------------------------------------------------------------
 
 struct train_cli {
-    std::string data, model, resume;
+    examples::data_options data;
+    std::string model, resume;
     std::uint32_t checkpoint_every = 0;
     bool no_optimizer_state = false, quiet = false;
     train_settings s;
@@ -736,6 +739,11 @@ struct progress {
 };
 
 void check_train(const train_cli& t, const CLI::App& app) {
+    try {
+        examples::check_data_options(t.data, "bloom train");
+    } catch (const bloom::invalid_argument& x) {
+        throw usage_error(x.what());
+    }
     const train_settings& s = t.s;
     auto given = [&](const char* opt) { return app.count(opt) > 0; };
     if (!t.resume.empty())
@@ -806,8 +814,8 @@ int run_train(const train_cli& t, const CLI::App& app) {
                           std::to_string(ck->state.epochs_done) + " epochs already; ask for more with --epochs");
     if (s.epochs == 0) throw usage_error("bloom train: --epochs must be at least 1");
 
-    bloom::data::load_result lr = bloom::data::load_movielens(t.data);
-    corpus c = make_corpus(std::move(lr.data), t.data);
+    examples::loaded_data src = examples::load_data(t.data, s.seed, "bloom train");
+    corpus c = make_corpus(std::move(src.data), src.name);
     const bloom::data::id_map users = c.data.user_ids ? *c.data.user_ids : bloom::data::id_map::iota(c.data.n_users);
     const bloom::data::id_map items = c.data.item_ids ? *c.data.item_ids : bloom::data::id_map::iota(c.data.n_items);
 
@@ -821,7 +829,7 @@ int run_train(const train_cli& t, const CLI::App& app) {
             return true;
         };
         if (!same_ids(users, ck->users) || !same_ids(items, ck->items))
-            throw bloom::invalid_argument("bloom: " + t.data + ": its users and items are not those of " +
+            throw bloom::invalid_argument("bloom: " + c.name + ": its users and items are not those of " +
                                           t.resume + " (resume on the file the checkpoint was trained on)");
         model = std::move(ck->model);
         state = ck->state;
@@ -830,7 +838,7 @@ int run_train(const train_cli& t, const CLI::App& app) {
     }
     if (!t.quiet)
         std::fprintf(stderr, "bloom train: %s: %zu interactions, %u users, %u items\n  users: %s\n  items: %s\n",
-                     t.data.c_str(), c.data.size(), c.data.n_users, c.data.n_items,
+                     c.name.c_str(), c.data.size(), c.data.n_users, c.data.n_items,
                      model->describe_users().c_str(), model->describe_items().c_str());
     progress pr;
     pr.quiet = t.quiet;
@@ -864,14 +872,16 @@ int run_train(const train_cli& t, const CLI::App& app) {
 // ---- eval ----------------------------------------------------------------------------------------
 
 struct eval_cli {
-    std::string model, data, format = "table";
+    examples::data_options data;
+    std::string model, format = "table";
     std::uint32_t k = 10, threads = 0;
 };
 
 int run_eval(const eval_cli& e) {
     model_file f = open_file(e.model);
-    bloom::data::load_result lr = bloom::data::load_movielens(e.data);
-    const bloom::data::interactions& test = lr.data;
+    if (e.data.path.empty()) throw usage_error("bloom eval: --data names the test file");
+    examples::loaded_data src = examples::load_data(e.data, 0, "bloom eval");
+    const bloom::data::interactions& test = src.data;
     // the test interactions in the model's ids; unknown users and items are counted and left out
     std::vector<std::uint32_t> tu, ti;
     std::size_t unknown_users = 0, unknown_items = 0;
@@ -889,7 +899,7 @@ int run_eval(const eval_cli& e) {
         }
     }
     if (tu.empty())
-        throw bloom::invalid_argument("bloom: " + e.data + ": none of its " + std::to_string(test.size()) +
+        throw bloom::invalid_argument("bloom: " + e.data.path + ": none of its " + std::to_string(test.size()) +
                                       " interactions has a user and an item the model knows");
     const bloom::eval::user_items tl = bloom::eval::make_user_items(f.model->n_users(), tu, ti);
     bloom::eval::ranking_options ro;
@@ -905,7 +915,7 @@ int run_eval(const eval_cli& e) {
     if (e.format == "json") {
         json j;
         j["model"] = e.model;
-        j["data"] = e.data;
+        j["data"] = e.data.path;
         j["k"] = e.k;
         j["test_interactions"] = test.size();
         j["skipped_unknown_user"] = unknown_users;
@@ -1135,10 +1145,11 @@ int main(int argc, char** argv) {
     const std::vector<std::string> formats = {"table", "csv", "json"};
 
     train_cli t;
+    t.data.synthetic = {2000, 5000, 60000, 1.0};  // without --data: a small built-in data set
     std::optional<std::uint32_t> batch, epochs;
     std::optional<double> lr, l2;
     CLI::App* train = app.add_subcommand("train", "train a model on the whole of a ratings file");
-    train->add_option("--data", t.data, "ratings file (MovieLens layouts)")->required()->check(CLI::ExistingFile);
+    examples::add_data_options(*train, t.data);
     train->add_option("--model", t.model, "model file to write (replaced atomically)")->required();
     train->add_option("--users", t.s.users, "user side: " + join(user_methods))
         ->capture_default_str()->check(CLI::IsMember(user_methods));
@@ -1177,7 +1188,7 @@ int main(int argc, char** argv) {
     eval_cli e;
     CLI::App* ev = app.add_subcommand("eval", "ranking metrics of a model on a test file, beside popularity");
     ev->add_option("--model", e.model, "model file")->required()->check(CLI::ExistingFile);
-    ev->add_option("--data", e.data, "test ratings file (ids as in the training file)")->required()->check(CLI::ExistingFile);
+    examples::add_data_options(*ev, e.data);
     ev->add_option("-k,--eval-k", e.k, "cut-off of P, R, NDCG and HR")->capture_default_str()->check(CLI::Range(1u, 1000000u));
     ev->add_option("--threads", e.threads, "evaluation threads (0: every core)")->capture_default_str();
     ev->add_option("--format", e.format, "table, csv or json")->capture_default_str()->check(CLI::IsMember(formats));

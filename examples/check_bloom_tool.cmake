@@ -167,6 +167,18 @@ execute_process(COMMAND dd if=/dev/zero of=flip.bin bs=1 count=4 seek=200 conv=n
                 WORKING_DIRECTORY "${WORK}" OUTPUT_QUIET ERROR_QUIET)
 run(c3 1 info --model flip.bin)
 expect("corrupt model" "${c3_err}" "flip.bin: section .*checksum mismatch")
+# text ids from a headed CSV with CRLF line ends: the same ids come back
+string(REGEX REPLACE "([0-9]+)::([0-9]+)::5::[0-9]+\n" "u\\1,item-\\2\r\n" _csv "${_train}")
+file(WRITE "${WORK}/text.csv" "user,item\r\n${_csv}")
+run(txt 0 train --data text.csv --string-ids --header yes --model text.bin --epochs 5 --quiet)
+run(txtrec 0 recommend --model text.bin --user u1007 -n 3 --format csv)
+expect("recommend with text ids" "${txtrec_out}" "^user,rank,item,score\nu1007,1,item-5[0-9]+,")
+run(txtbad 1 recommend --model text.bin --user 1007)
+expect("a number where the ids are text" "${txtbad_err}" "user '1007' is not in the model")
+run(syn 0 train --model syn.bin --epochs 1 --quiet --synthetic-users 50 --synthetic-items 80 --synthetic-interactions 600)
+run(txtopt 2 train --data text.csv --user-col 2 --item-col 2 --model x.bin)
+expect("a column twice" "${txtopt_err}" "--user-col 2 and --item-col 2 name the same column")
+
 # the paper's network: trained, described, evaluated and asked, through the same subcommands
 run(net 0 train --network --coding identity --data train.dat --model net.bin --epochs 20 --hidden 32 --lr 0.01)
 expect("train --network progress" "${net_err}" "epoch 20/20: .* users/s")
