@@ -261,6 +261,10 @@ TEST_CASE("encoder: encode_batch rows equal single encodes", "[encoder][batch]")
         const bloom::csr b2 = enc.encode_batch(flat.data(), offsets.data(), sets.size());
         CHECK(b2.offsets == batch.offsets);
         CHECK(b2.positions == batch.positions);
+        // The vector form.
+        const bloom::csr b3 = enc.encode_batch(flat, offsets);
+        CHECK(b3.offsets == batch.offsets);
+        CHECK(b3.positions == batch.positions);
         // The dense matrix of the batch has the single dense vectors as rows.
         const bloom::matrix<float> dense = bloom::to_dense(batch);
         for (std::size_t r = 0; r < sets.size(); ++r)
@@ -284,6 +288,26 @@ TEST_CASE("encoder: encode_batch errors name the row", "[encoder][batch][errors]
     const std::vector<std::size_t> bad_start{1, 2};
     CHECK_THROWS_WITH(enc.encode_batch(flat.data(), bad_start.data(), 1),
                       Contains("offsets[0] = 1"));
+    // The vector form also knows where the items end.
+    const std::vector<std::size_t> past_end{0, 2, 5};
+    CHECK_THROWS_AS(enc.encode_batch(flat, past_end), bloom::invalid_argument);
+    CHECK_THROWS_WITH(enc.encode_batch(flat, past_end),
+                      "bloom: encode_batch: the last offset is 5 but there are 3 items");
+    CHECK_THROWS_WITH(enc.encode_batch(flat, std::vector<std::size_t>{0, 2}),
+                      "bloom: encode_batch: the last offset is 2 but there are 3 items");
+    CHECK_THROWS_WITH(enc.encode_batch(flat, std::vector<std::size_t>{}),
+                      "bloom: encode_batch: offsets is empty (it needs rows + 1 entries, starting "
+                      "at 0)");
+    CHECK_THROWS_WITH(enc.encode_batch(flat, std::vector<std::size_t>{0, 3, 2, 3}),
+                      Contains("offsets decrease at row 1"));
+    const std::vector<std::uint32_t> big{1, 100};
+    CHECK_THROWS_AS(enc.encode_batch(big, {0, 1, 2}), bloom::out_of_range);
+    CHECK_THROWS_WITH(enc.encode_batch(big, {0, 1, 2}),
+                      "bloom: encode: row 1, ids[0] = 100 is out of range: the spec has d = 100 "
+                      "items (ids 0..99)");
+    const bloom::csr empty_rows = enc.encode_batch(std::vector<std::uint32_t>{1, 2}, {0, 2, 2, 2});
+    CHECK(empty_rows.rows() == 3);
+    CHECK(empty_rows.offsets[1] == empty_rows.nnz());  // rows 1 and 2 are empty
 }
 
 TEST_CASE("encoder: dense is the 0/1 vector of the positions", "[encoder][dense]") {

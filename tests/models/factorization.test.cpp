@@ -1,13 +1,22 @@
 // The factorization model: it learns a planted preference structure with every embedding kind,
-// reproduces itself for a seed, and reports bad input.
+// reports bad input, and stops when training diverges. (That a seed reproduces a model bit for
+// bit is determinism.test.cpp's.)
 #include <catch2/catch.hpp>
 
 #include <bloom/hash/xxhash.hpp>
+#include <bloom/io/archive.hpp>
 #include <bloom/models/factorization.hpp>
+#include <bloom/optim/adagrad.hpp>
 
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <random>
+#include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -81,6 +90,51 @@ double pairwise_accuracy(Model& m, const planted& p) {
     return static_cast<double>(ok) / static_cast<double>(all);
 }
 
+std::string temp_path(const std::string& name) {
+    return "/tmp/bloom-factorization-test-" + std::to_string(::getpid()) + "-" + name;
+}
+
+// Whether every float section of a model file (weights and optimizer state) is finite.
+bool file_is_finite(const std::string& path) {
+    bloom::io::model_reader r(path);
+    std::size_t floats = 0;
+    for (const bloom::io::section& s : r.sections()) {
+        if (s.type != bloom::io::element::f32) continue;
+        const std::size_t n = static_cast<std::size_t>(s.bytes) / sizeof(float);
+        for (std::size_t i = 0; i < n; ++i) {
+            float v;
+            std::memcpy(&v, s.data + i * sizeof(float), sizeof v);
+            if (!std::isfinite(v)) return false;
+        }
+        floats += n;
+    }
+    return floats > 0;
+}
+
+// The same bytes in every section of two model files.
+bool same_files(const std::string& a, const std::string& b) {
+    bloom::io::model_reader ra(a), rb(b);
+    if (ra.sections().size() != rb.sections().size()) return false;
+    for (const bloom::io::section& s : ra.sections()) {
+        if (!rb.has(s.name)) return false;
+        const bloom::io::section& t = rb.get(s.name);
+        if (s.type != t.type || s.bytes != t.bytes) return false;
+        if (s.bytes != 0 && std::memcmp(s.data, t.data, static_cast<std::size_t>(s.bytes)) != 0)
+            return false;
+    }
+    return true;
+}
+
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const bloom::invalid_argument& e) {
+        return e.what();
+    }
+    return "(no bloom::invalid_argument)";
+}
+
 }  // namespace
 
 TEST_CASE("factorization learns a planted structure with each embedding kind", "[models][mf]") {
@@ -135,26 +189,6 @@ TEST_CASE("factorization learns a planted structure with users as Bloom filters 
     m.fit(p.users, p.items, f);
     CHECK(pairwise_accuracy(m, p) > 0.9);
     CHECK(m.embedding_parameters() == (30 + 80) * 8);
-}
-
-TEST_CASE("factorization is reproducible for a seed", "[models][mf]") {
-    using namespace bloom::models;
-    const planted p;
-    embedding_options o;
-    o.dim = 4;
-    opt::config oc;
-    fit_options f;
-    f.epochs = 2;
-    using fe = full_embedding<float, opt>;
-    factorization<fe, fe, opt> a(fe(p.n_users, o, oc), fe(p.n_items, o, oc), oc);
-    factorization<fe, fe, opt> b(fe(p.n_users, o, oc), fe(p.n_items, o, oc), oc);
-    a.fit(p.users, p.items, f);
-    b.fit(p.users, p.items, f);
-    CHECK(a.predict(3, 7) == b.predict(3, 7));
-    f.seed = 43;
-    factorization<fe, fe, opt> c(fe(p.n_users, o, oc), fe(p.n_items, o, oc), oc);
-    c.fit(p.users, p.items, f);
-    CHECK(a.predict(3, 7) != c.predict(3, 7));
 }
 
 TEST_CASE("explicit factorization fits ratings", "[models][mf]") {
@@ -231,4 +265,147 @@ TEST_CASE("recommend excludes seen items and ranks best first", "[models][mf]") 
     int even = 0;
     for (const auto& r : rec) even += r.first % 2 == 0;
     CHECK(even >= 8);  // user 0 likes even items
+}
+
+TEST_CASE("recommend counts an item excluded twice once", "[models][mf][errors]") {
+    using namespace bloom::models;
+    embedding_options o;
+    o.dim = 4;
+    opt::config oc;
+    using fe = full_embedding<float, opt>;
+    factorization<fe, fe, opt> m(fe(3, o, oc), fe(6, o, oc), oc);
+    m.prepare_scoring();
+    const auto all = m.recommend(1, 10);
+    REQUIRE(all.size() == 6);
+    // 6 items, item 0 excluded seven times: the other 5 remain, in the unexcluded order
+    const auto rec = m.recommend(1, 10, {0, 0, 0, 0, 0, 0, 0});
+    REQUIRE(rec.size() == 5);
+    std::vector<std::pair<std::uint32_t, float>> want;
+    for (const auto& r : all)
+        if (r.first != 0) want.push_back(r);
+    CHECK(rec == want);
+    CHECK(m.recommend(1, 3, {5, 5, 0}).size() == 3);
+    CHECK(m.recommend(1, 10, {5, 5, 0}).size() == 4);
+    CHECK(m.recommend(1, 10, {0, 1, 2, 3, 4, 5, 5, 4}).empty());
+    CHECK_THROWS_AS(m.recommend(1, 10, {0, 6}), bloom::out_of_range);
+    CHECK_THROWS_WITH(m.recommend(1, 10, {0, 6}),
+                      "bloom: factorization: item 6 out of range (6 items)");
+    CHECK_THROWS_WITH(m.recommend(3, 10), "bloom: factorization: user 3 out of range (3 users)");
+}
+
+TEST_CASE("a diverging fit stops at the batch whose loss is not finite, before its update",
+          "[models][mf][errors][diverge]") {
+    using namespace bloom::models;
+    using ada = bloom::optim::adagrad<float>;
+    using fe = full_embedding<float, ada>;
+    using model = factorization<fe, fe, ada>;
+    const planted p;  // 720 interactions
+    embedding_options o;
+    o.dim = 8;
+    ada::config huge;
+    huge.lr = 1e30;  // the first step moves every touched weight by about 1e30
+    const std::string a = temp_path("diverged.bin"), b = temp_path("one-epoch.bin");
+
+    SECTION("the error names the epoch and the batch; the weights stay finite") {
+        model m(fe(p.n_users, o, huge), fe(p.n_items, o, huge), huge);
+        fit_options f;
+        f.epochs = 3;
+        f.batch = 32;  // 23 batches, the last one of 16
+        std::uint32_t epochs_seen = 0;
+        f.on_epoch = [&](std::uint32_t, double, double) { ++epochs_seen; };
+        const std::string what = error_of([&] { m.fit(p.users, p.items, f); });
+        // The first batch starts from small weights (a finite loss); the second meets the 1e30
+        // rows the first step made, and its scores overflow.
+        CHECK(what == "bloom: factorization::fit: the loss is not finite at epoch 1, batch 2 (of "
+                      "23): training diverged; lower the learning rate");
+        CHECK(epochs_seen == 0);
+        bloom::io::save(a, m);
+        CHECK(file_is_finite(a));
+    }
+    SECTION("the failed batch changes nothing: the model is the one of the epochs before") {
+        // One batch per epoch: epoch 1 moves the weights to about 1e30, epoch 2's scores
+        // overflow. The diverged model is then exactly the model trained for 1 epoch: weights
+        // and optimizer state.
+        fit_options f;
+        f.epochs = 5;
+        f.batch = static_cast<std::uint32_t>(p.users.size());
+        f.seed = 7;
+        model m(fe(p.n_users, o, huge), fe(p.n_items, o, huge), huge);
+        CHECK_THROWS_WITH(m.fit(p.users, p.items, f),
+                          "bloom: factorization::fit: the loss is not finite at epoch 2, batch 1 "
+                          "(of 1): training diverged; lower the learning rate");
+        model one(fe(p.n_users, o, huge), fe(p.n_items, o, huge), huge);
+        f.epochs = 1;
+        one.fit(p.users, p.items, f);
+        bloom::io::save(a, m);
+        bloom::io::save(b, one);
+        CHECK(same_files(a, b));
+        CHECK(file_is_finite(a));
+    }
+    SECTION("an infinite score is caught where the loss it gives is finite") {
+        // User 0 and item 0 scaled so that their dot product overflows: the BPR loss of an
+        // infinite positive score is 0, but the model is broken all the same.
+        ada::config small;
+        small.lr = 0.05;
+        model m(fe(p.n_users, o, small), fe(p.n_items, o, small), small);
+        m.user_embedding().table().weights().row(0).setConstant(1e20f);
+        m.item_embedding().table().weights().row(0).setConstant(1e20f);
+        const std::vector<std::uint32_t> users = {0}, items = {0};
+        fit_options f;
+        f.epochs = 1;
+        CHECK_THROWS_WITH(m.fit(users, items, f),
+                          "bloom: factorization::fit: a score is not finite at epoch 1, batch 1 "
+                          "(of 1): training diverged; lower the learning rate");
+        f.objective = loss::hinge;
+        CHECK_THROWS_WITH(m.fit(users, items, f), Catch::Contains("a score is not finite"));
+    }
+    SECTION("explicit feedback: the squared error overflows") {
+        std::vector<float> ratings(p.users.size(), 4.0f);
+        model m(fe(p.n_users, o, huge), fe(p.n_items, o, huge), huge);
+        fit_options f;
+        f.epochs = 2;
+        f.batch = 100;  // 8 batches
+        const std::string what = error_of([&] { m.fit_explicit(p.users, p.items, ratings, f); });
+        CHECK(what == "bloom: factorization::fit: the loss is not finite at epoch 1, batch 2 (of "
+                      "8): training diverged; lower the learning rate");
+        bloom::io::save(a, m);
+        CHECK(file_is_finite(a));
+    }
+    SECTION("the training state stays at the last complete epoch, and resumes from it") {
+        ada::config small;
+        small.lr = 0.05;
+        fit_options f;
+        f.epochs = 1;
+        f.batch = 32;
+        training_state st;
+        f.state = &st;
+        model m(fe(p.n_users, o, small), fe(p.n_items, o, small), small);
+        m.fit(p.users, p.items, f);
+        REQUIRE(st.epochs_done == 1);
+        bloom::io::save(a, m);  // the checkpoint after epoch 1
+        const training_state before = st;
+        m.user_embedding().table().optimizer().set_lr(1e30);
+        m.item_embedding().table().optimizer().set_lr(1e30);
+        f.epochs = 3;
+        CHECK_THAT(error_of([&] { m.fit(p.users, p.items, f); }),
+                   Catch::Contains("is not finite at epoch 2, batch "));
+        CHECK(st.epochs_done == before.epochs_done);
+        CHECK(st.epoch_rng == before.epoch_rng);
+        CHECK(st.rng == before.rng);
+        CHECK(st.data_checksum == before.data_checksum);
+        // The state is whole: the checkpoint resumed with it is the 2-epoch model, bit for bit.
+        model resumed = bloom::io::load<model>(a);
+        f.epochs = 1;
+        resumed.fit(p.users, p.items, f);
+        CHECK(st.epochs_done == 2);
+        model whole(fe(p.n_users, o, small), fe(p.n_items, o, small), small);
+        f.epochs = 2;
+        f.state = nullptr;
+        whole.fit(p.users, p.items, f);
+        bloom::io::save(a, resumed);
+        bloom::io::save(b, whole);
+        CHECK(same_files(a, b));
+    }
+    std::remove(a.c_str());
+    std::remove(b.c_str());
 }

@@ -470,3 +470,133 @@ TEST_CASE("co-occurrence- and frequency-aware tables round-trip through a stream
         CHECK(below >= d / 2);
     }
 }
+
+namespace {
+
+// Every parameter of the network is finite.
+bool all_finite(bloom_mlp<float>& net) {
+    if (!net.first_weight().allFinite() || !net.first_bias().value().allFinite()) return false;
+    for (const auto* p : net.layers().parameters())
+        if (!p->value().allFinite()) return false;
+    return true;
+}
+
+// Every parameter of the network, copied.
+std::vector<matrix<float>> parameters_of(bloom_mlp<float>& net) {
+    std::vector<matrix<float>> v = {net.first_weight(), net.first_bias().value()};
+    for (const auto* p : net.layers().parameters()) v.push_back(p->value());
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("a diverging network fit stops at the batch whose loss is not finite, before its update",
+          "[network][errors][diverge]") {
+    const eval::user_items all = grouped_sets(60, 3);
+    data::engine rng(4);
+    eval::user_items in, tg;
+    resample_halves(all, rng, in, tg);
+    network_options o;
+    o.hidden = {8};
+    const auto c = item_code<float>::from_sparse(identity_code(24));
+    network_fit_options f;
+    f.epochs = 3;
+    f.batch = 8;  // 60 rows: 8 batches, the last one of 4
+    f.lr = 1e30;  // Adam's first step moves every weight with a gradient by about 1e30
+
+    SECTION("fit: the error names the epoch and the batch; the weights stay finite") {
+        bloom_mlp<float> net(c, c, o);
+        std::uint32_t epochs_seen = 0;
+        f.on_epoch = [&](std::uint32_t, double, double) { ++epochs_seen; };
+        CHECK_THROWS_WITH(net.fit(in, tg, f),
+                          "bloom: bloom_mlp::fit: the loss is not finite at epoch 1, batch 2 (of "
+                          "8): training diverged; lower the learning rate");
+        CHECK(epochs_seen == 0);
+        CHECK(all_finite(net));
+    }
+    SECTION("fit: the failed batch changes nothing: the network is the one of the epoch before") {
+        // One batch per epoch: epoch 1 moves the weights to about 1e30, epoch 2 overflows.
+        f.batch = 60;
+        f.epochs = 4;
+        bloom_mlp<float> net(c, c, o);
+        CHECK_THROWS_WITH(net.fit(in, tg, f),
+                          "bloom: bloom_mlp::fit: the loss is not finite at epoch 2, batch 1 (of "
+                          "1): training diverged; lower the learning rate");
+        bloom_mlp<float> one(c, c, o);
+        f.epochs = 1;
+        one.fit(in, tg, f);
+        CHECK(parameters_of(net) == parameters_of(one));
+        CHECK(all_finite(net));
+    }
+    SECTION("step: the same check, and nothing changes") {
+        bloom_mlp<float> net(c, c, o);
+        f.epochs = 1;
+        f.batch = 60;
+        net.fit(in, tg, f);  // the weights are now about 1e30
+        const std::vector<matrix<float>> before = parameters_of(net);
+        std::vector<std::size_t> rows = {0, 1, 2, 3};
+        std::mt19937_64 drop(1);
+        CHECK_THROWS_WITH(net.step(in, tg, rows.data(), rows.size(), drop),
+                          "bloom: bloom_mlp::step: the loss is not finite: training diverged; "
+                          "lower the learning rate");
+        CHECK(parameters_of(net) == before);
+    }
+}
+
+TEST_CASE("output_values and step check the rows they read", "[network][errors]") {
+    network_options o;
+    o.hidden = {4};
+    const auto c = item_code<float>::from_sparse(identity_code(6));
+    bloom_mlp<float> net(c, c, o);
+    const eval::user_items in = rows_of({{0, 1}, {2}, {5}}), tg = rows_of({{3}, {4}, {0}});
+    matrix<float> V;
+    std::mt19937_64 drop(1);
+    std::vector<std::size_t> rows = {0, 2};
+    CHECK_NOTHROW(net.output_values(in, rows.data(), rows.size(), V));
+    CHECK(V.rows() == 2);
+    CHECK_NOTHROW(net.step(in, tg, rows.data(), rows.size(), drop));
+
+    rows = {1, 3};
+    CHECK_THROWS_AS(net.output_values(in, rows.data(), rows.size(), V), bloom::out_of_range);
+    CHECK_THROWS_WITH(net.output_values(in, rows.data(), rows.size(), V),
+                      "bloom: bloom_mlp::output_values: inputs: rows[1] = 3 is out of range (3 "
+                      "rows)");
+    CHECK_THROWS_WITH(net.step(in, tg, rows.data(), rows.size(), drop),
+                      "bloom: bloom_mlp::step: inputs: rows[1] = 3 is out of range (3 rows)");
+
+    rows = {1};
+    const eval::user_items bad = rows_of({{0}, {2, 6}, {1}});
+    CHECK_THROWS_AS(net.output_values(bad, rows.data(), rows.size(), V), bloom::out_of_range);
+    CHECK_THROWS_WITH(net.output_values(bad, rows.data(), rows.size(), V),
+                      "bloom: bloom_mlp::output_values: inputs: item 6 of row 1 is not below d = 6");
+    CHECK_THROWS_WITH(net.step(in, bad, rows.data(), rows.size(), drop),
+                      "bloom: bloom_mlp::step: targets: item 6 of row 1 is not below d = 6");
+    // only the rows asked for are read: row 0 of `bad` is fine
+    rows = {0};
+    CHECK_NOTHROW(net.output_values(bad, rows.data(), rows.size(), V));
+
+    eval::user_items cut = in;
+    cut.items.pop_back();  // row 2 now ends past the items
+    rows = {2};
+    CHECK_THROWS_AS(net.output_values(cut, rows.data(), rows.size(), V), bloom::invalid_argument);
+    CHECK_THROWS_WITH(net.output_values(cut, rows.data(), rows.size(), V),
+                      "bloom: bloom_mlp::output_values: inputs: row 2 spans items [3, 4), not a "
+                      "range of the 3 items");
+}
+
+TEST_CASE("step refuses an empty regression target", "[network][errors]") {
+    matrix<float> e = matrix<float>::Random(6, 3);
+    network_options o;
+    o.hidden = {4};
+    o.loss = output_loss::regression;
+    o.rank = recovery::similarity;
+    bloom_mlp<float> net(item_code<float>::from_dense(e), item_code<float>::from_dense(e), o);
+    const eval::user_items in = rows_of({{0}, {1}}), tg = rows_of({{2}, {}});
+    std::vector<std::size_t> rows = {0, 1};
+    std::mt19937_64 drop(1);
+    CHECK_THROWS_WITH(net.step(in, tg, rows.data(), rows.size(), drop),
+                      "bloom: bloom_mlp::step: targets row 1 is empty (a regression target is the "
+                      "mean of the items' codes)");
+    rows = {0};
+    CHECK_NOTHROW(net.step(in, tg, rows.data(), rows.size(), drop));
+}

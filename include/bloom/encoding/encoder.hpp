@@ -13,6 +13,7 @@
 //   encode_checked(ids, n, out, cap)    the same, but throws on bad ids or a short buffer
 //   encode(range)                       a std::vector of positions (checked)
 //   encode_batch(sets) / dense(range)   CSR rows for many sets, or the 0/1 vector itself
+//   encode_batch(items, offsets)        CSR rows from flat vectors (checked, the offsets too)
 //
 // Both lookups give identical results: `lookup::on_the_fly` hashes through the spec at every call;
 // `lookup::table` reads a precomputed basic_position_table (needs d, and ids < d). Byte-string keys
@@ -311,7 +312,9 @@ public:
     }
 
     // Many sets at once, as CSR rows: set r is items[offsets[r] .. offsets[r + 1]), offsets has
-    // rows + 1 non-decreasing entries. Checked like encode_checked (the message names the row).
+    // rows + 1 non-decreasing entries. Checked like encode_checked (the message names the row),
+    // except that a pointer cannot tell how many items there are: offsets[rows] past the end of
+    // `items` is not caught. The vector form below checks that too.
     template <class T>
     csr encode_batch(const T* items, const std::size_t* offsets, std::size_t rows) const {
         static_assert(detail::is_id_type_v<T> || detail::is_key_type_v<T>,
@@ -347,6 +350,19 @@ public:
         out.positions.resize(at);
         out.positions.shrink_to_fit();
         return out;
+    }
+
+    // The same from vectors: offsets.size() - 1 rows, the last offset equal to items.size().
+    template <class T>
+    csr encode_batch(const std::vector<T>& items, const std::vector<std::size_t>& offsets) const {
+        if (offsets.empty())
+            detail::throw_invalid("encode_batch: offsets is empty (it needs rows + 1 entries, "
+                                  "starting at 0)");
+        if (offsets.back() != items.size())
+            detail::throw_invalid("encode_batch: the last offset is " +
+                                  std::to_string(offsets.back()) + " but there are " +
+                                  std::to_string(items.size()) + " items");
+        return encode_batch(items.data(), offsets.data(), offsets.size() - 1);
     }
 
     // A range of sets (std::vector<std::vector<std::uint32_t>>, a vector of string lists...).

@@ -23,6 +23,10 @@
 //   std::size_t parameters() const;                        // learned scalars
 //   std::string describe() const;
 //
+// The id-taking members are the hot path: an id must be below ids(), which only BLOOM_ASSERT
+// checks (on in debug builds and with BLOOM_CHECKED, see config.hpp); the models check the ids
+// they are given once per call.
+//
 // Training cost is proportional to the rows a batch touches: each table keeps a row_grads
 // accumulator and its optimizer updates those rows only (lazy, row-sparse).
 //
@@ -296,8 +300,14 @@ public:
         kernels::copy(out, t_.row(id), dim_);
     }
     // The embedding in place when it is a single stored row (no copy), else nullptr.
-    BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t id) const noexcept { return t_.row(id); }
-    BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g) { t_.grads().add(id, Scalar(1), g); }
+    BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t id) const noexcept {
+        BLOOM_ASSERT(id < n_);
+        return t_.row(id);
+    }
+    BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g) {
+        BLOOM_ASSERT(id < n_);
+        t_.grads().add(id, Scalar(1), g);
+    }
     void step() { t_.step(); }
 
     trainable_table<Scalar, Opt>& table() noexcept { return t_; }
@@ -379,6 +389,7 @@ public:
     }
 
     BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t id) const noexcept {
+        BLOOM_ASSERT(id < n_);
         return k_ == 1 && comb_ == combine::sum ? t_.row(positions(id)[0]) : nullptr;
     }
     BLOOM_ALWAYS_INLINE void forward(std::uint32_t id, Scalar* out) const noexcept {
@@ -386,6 +397,7 @@ public:
         kernels::sum_rows(out, t_.weights().data(), positions(id), k_, scale_, dim_);
     }
     BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g) {
+        BLOOM_ASSERT(id < n_);
         const std::uint32_t* p = positions(id);
         for (std::uint32_t j = 0; j < k_; ++j) t_.grads().add(p[j], scale_, g);
     }
@@ -454,6 +466,7 @@ public:
 
     const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
     void forward(std::uint32_t id, Scalar* out) const noexcept {
+        BLOOM_ASSERT(id < ids());
         const std::uint32_t* pos = base_.positions(id);
         const Scalar* w = p_.row(id);
         const std::uint32_t d = dim();
@@ -462,6 +475,7 @@ public:
             kernels::axpy(out, w[j], base_table().row(pos[j]), d);
     }
     void backward(std::uint32_t id, const Scalar* g) {
+        BLOOM_ASSERT(id < ids());
         const std::uint32_t* pos = base_.positions(id);
         const Scalar* w = p_.row(id);
         const std::uint32_t d = dim();
@@ -562,11 +576,13 @@ public:
 
     const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
     void forward(std::uint32_t id, Scalar* out) const noexcept {
+        BLOOM_ASSERT(id < n_);
         const Scalar* a = q_.row(id / r_);
         const Scalar* b = rem_.row(id % r_);
         kernels::mul(out, a, b, dim_);
     }
     void backward(std::uint32_t id, const Scalar* g) {
+        BLOOM_ASSERT(id < n_);
         const Scalar* a = q_.row(id / r_);
         const Scalar* b = rem_.row(id % r_);
         kernels::mul_add(q_.grads().row(id / r_), g, b, dim_);
@@ -693,9 +709,11 @@ public:
     }
 
     const Scalar* view(std::uint32_t id) const noexcept {
+        BLOOM_ASSERT(id < n_);
         return own_[id] >= 0 ? t_.row(static_cast<std::uint32_t>(own_[id])) : nullptr;
     }
     void forward(std::uint32_t id, Scalar* out) const noexcept {
+        BLOOM_ASSERT(id < n_);
         if (own_[id] >= 0) {
             kernels::copy(out, t_.row(static_cast<std::uint32_t>(own_[id])), dim_);
             return;
@@ -704,6 +722,7 @@ public:
                           k_, scale_, dim_);
     }
     void backward(std::uint32_t id, const Scalar* g) {
+        BLOOM_ASSERT(id < n_);
         if (own_[id] >= 0) {
             t_.grads().add(static_cast<std::uint32_t>(own_[id]), Scalar(1), g);
             return;
@@ -836,6 +855,7 @@ public:
         kernels::sum_rows(out, t_.weights().data(), positions(id), c, scale(c), dim_);
     }
     BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g) {
+        BLOOM_ASSERT(id < n_);
         const std::uint32_t c = set_bits(id);
         const std::uint32_t* p = positions(id);
         const Scalar s = scale(c);

@@ -191,6 +191,11 @@ public:
     }
 
     // Implicit feedback: (users[t], items[t]) are positive pairs; negatives are drawn uniformly.
+    //
+    // A batch whose loss or one of whose scores is infinite or NaN (a learning rate too high)
+    // stops training with bloom::invalid_argument naming the epoch and the batch, before that
+    // batch changes anything: the weights are those after the last finite batch (part of the way
+    // into the failed epoch), and fit_options::state stays at the last complete epoch.
     fit_report fit(const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
                    const fit_options& opt) {
         return fit_impl(users, items, nullptr, n, opt);
@@ -251,18 +256,24 @@ public:
         out.array() += b;
     }
 
-    // The n best items for user u, excluding `exclude` (e.g. the user's training items).
+    // The n best items for user u, excluding `exclude` (e.g. the user's training items; an id
+    // listed twice is excluded once), best first, ties by lower id. Fewer than n when fewer
+    // items remain.
     std::vector<std::pair<std::uint32_t, Scalar>> recommend(
         std::uint32_t u, std::size_t n, const std::vector<std::uint32_t>& exclude = {}) const {
         std::vector<Scalar> s(items_.ids());
         score_user(u, s.data());
+        std::vector<char> excluded(items_.ids(), 0);
         for (std::uint32_t i : exclude) {
             check_item(i);
-            s[i] = -std::numeric_limits<Scalar>::infinity();
+            excluded[i] = 1;
         }
-        std::vector<std::uint32_t> idx(items_.ids());
-        std::iota(idx.begin(), idx.end(), 0U);
-        n = std::min<std::size_t>(n, idx.size() - std::min(idx.size(), exclude.size()));
+        // The candidates: every item not excluded, in id order.
+        std::vector<std::uint32_t> idx;
+        idx.reserve(items_.ids());
+        for (std::uint32_t i = 0; i < items_.ids(); ++i)
+            if (excluded[i] == 0) idx.push_back(i);
+        n = std::min<std::size_t>(n, idx.size());
         std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n), idx.end(),
                           [&](std::uint32_t a, std::uint32_t b) {
                               return s[a] > s[b] || (s[a] == s[b] && a < b);
@@ -411,6 +422,17 @@ private:
         return st->epochs_done;
     }
 
+    // Thrown by fit() when a batch's loss (or one of its scores) is infinite or NaN; the epoch
+    // and the batch count from 1.
+    [[noreturn]] static void diverged(bool loss, std::uint32_t epoch, std::size_t batch,
+                                      std::size_t batches) {
+        ::bloom::detail::throw_invalid(std::string("factorization::fit: ") +
+                                       (loss ? "the loss" : "a score") + " is not finite at epoch " +
+                                       std::to_string(epoch) + ", batch " + std::to_string(batch) +
+                                       " (of " + std::to_string(batches) +
+                                       "): training diverged; lower the learning rate");
+    }
+
     fit_report fit_impl(const std::uint32_t* users, const std::uint32_t* items,
                         const float* ratings, std::size_t n, const fit_options& opt) {
         if (n == 0) ::bloom::detail::throw_invalid("factorization::fit: no interactions");
@@ -463,20 +485,27 @@ private:
             const Scalar* en;
             std::uint32_t neg;
             Scalar pos_score, neg_score;
+            Scalar dpos, dneg;  // d batch loss / d score (regression: dpos only)
         };
         std::vector<slot> sl(bmax);
+        const std::size_t n_batches = (n - 1) / opt.batch + 1;
 
         fit_report rep;
         for (std::uint32_t epoch = 0; epoch < opt.epochs; ++epoch) {
             const auto t0 = std::chrono::steady_clock::now();
-            if (opt.state != nullptr) opt.state->epoch_rng.push_back(engine_text(rng));
+            // The state records the epoch only once it is done (a diverged epoch leaves it as
+            // it was, ready to resume with other settings).
+            const std::string epoch_start = opt.state != nullptr ? engine_text(rng) : std::string();
             shuffle(ex.data(), n, rng);
             double loss_sum = 0;
             for (std::size_t b0 = 0; b0 < n; b0 += opt.batch) {
                 const std::size_t b1 = std::min(n, b0 + opt.batch);
                 const std::size_t nb = b1 - b0;
                 const Scalar inv_b = Scalar(1) / static_cast<Scalar>(nb);
-                // Forward: embeddings, negatives (drawn in example order) and scores.
+                // The batch's scores summed: infinite or NaN when one of them is (a score can
+                // be infinite while the loss is not: the BPR loss of an infinite margin is 0).
+                double score_sum = 0;
+                // Forward: embeddings, negatives (drawn in example order), scores and losses.
                 for (std::size_t t = 0; t < nb; ++t) {
                     const example& e = ex[b0 + t];
                     Scalar* buf = ebuf.data() + 3 * t * d;
@@ -485,7 +514,13 @@ private:
                     x.ep = embed(items_, e.item, buf + d);
                     const Scalar bu = bias(ub_, e.user);
                     x.pos_score = dot(x.eu, x.ep) + bu + bias(ib_, e.item);
-                    if (!implicit) continue;
+                    score_sum += static_cast<double>(x.pos_score);
+                    if (!implicit) {
+                        const Scalar err = x.pos_score - static_cast<Scalar>(e.rating);
+                        loss_sum += static_cast<double>(err * err);
+                        x.dpos = Scalar(2) * err * inv_b;
+                        continue;
+                    }
                     std::uint32_t j = uniform_below(rng, n_items);
                     x.en = embed(items_, j, buf + 2 * d);
                     Scalar neg = dot(x.eu, x.en) + bu + bias(ib_, j);
@@ -508,17 +543,26 @@ private:
                     }
                     x.neg = j;
                     x.neg_score = neg;
+                    score_sum += static_cast<double>(neg);
+                    const loss_grad lg = pair_loss(opt.objective, x.pos_score, neg);
+                    loss_sum += static_cast<double>(lg.value);
+                    x.dpos = lg.dpos * inv_b;
+                    x.dneg = lg.dneg * inv_b;
                 }
-                // Backward: loss, gradients, accumulation into the touched rows.
+                // Diverged: stop before the batch touches a gradient or a weight, so the model
+                // keeps the weights of the last batch whose loss was finite. One test per batch:
+                // the running sums are finite as long as every loss and score has been.
+                if (BLOOM_UNLIKELY(!std::isfinite(loss_sum) || !std::isfinite(score_sum)))
+                    diverged(!std::isfinite(loss_sum), first_epoch + epoch + 1,
+                             b0 / opt.batch + 1, n_batches);
+                // Backward: gradients, accumulation into the touched rows.
                 for (std::size_t t = 0; t < nb; ++t) {
                     const example& e = ex[b0 + t];
                     const slot& x = sl[t];
                     const std::uint32_t u = e.user;
                     const std::uint32_t i = e.item;
                     if (!implicit) {
-                        const Scalar err = x.pos_score - static_cast<Scalar>(e.rating);
-                        loss_sum += static_cast<double>(err * err);
-                        const Scalar g = Scalar(2) * err * inv_b;
+                        const Scalar g = x.dpos;
                         kernels::scaled_copy(gu.data(), g, x.ep, d);
                         kernels::scaled_copy(gp.data(), g, x.eu, d);
                         users_.backward(u, gu.data());
@@ -528,9 +572,7 @@ private:
                         continue;
                     }
                     const std::uint32_t j = x.neg;
-                    const loss_grad lg = pair_loss(opt.objective, x.pos_score, x.neg_score);
-                    loss_sum += static_cast<double>(lg.value);
-                    const Scalar dp = lg.dpos * inv_b, dn = lg.dneg * inv_b;
+                    const Scalar dp = x.dpos, dn = x.dneg;
                     if (dp == Scalar(0) && dn == Scalar(0)) continue;
                     kernels::lincomb(gu.data(), dp, x.ep, dn, x.en, d);
                     kernels::scaled_copy(gp.data(), dp, x.eu, d);
@@ -553,6 +595,7 @@ private:
             rep.epoch_loss.push_back(loss_sum / static_cast<double>(n));
             rep.total_seconds += secs;
             if (opt.state != nullptr) {
+                opt.state->epoch_rng.push_back(epoch_start);
                 opt.state->rng = engine_text(rng);
                 ++opt.state->epochs_done;
             }

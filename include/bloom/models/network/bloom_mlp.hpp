@@ -310,9 +310,16 @@ public:
             data::detail::shuffle(order.data(), order.size(), rng);
             double loss_sum = 0;
             std::size_t steps = 0;
+            const std::size_t batches = (order.size() - 1) / f.batch + 1;
             for (std::size_t b = 0; b < order.size(); b += f.batch) {
                 const std::size_t n = std::min<std::size_t>(f.batch, order.size() - b);
-                loss_sum += static_cast<double>(step(*xin, *xtg, order.data() + b, n, drop_rng));
+                Scalar l;
+                if (!train_step(*xin, *xtg, order.data() + b, n, drop_rng, l))
+                    ::bloom::detail::throw_invalid(
+                        "bloom_mlp::fit: the loss is not finite at epoch " + std::to_string(e + 1) +
+                        ", batch " + std::to_string(steps + 1) + " (of " +
+                        std::to_string(batches) + "): training diverged; lower the learning rate");
+                loss_sum += static_cast<double>(l);
                 ++steps;
             }
             const double secs =
@@ -320,24 +327,64 @@ public:
             rep.epoch_seconds.push_back(secs);
             rep.epoch_loss.push_back(loss_sum / static_cast<double>(steps));
             rep.total_seconds += secs;
-            if (!std::isfinite(rep.epoch_loss.back()))
-                ::bloom::detail::throw_invalid("bloom_mlp::fit: the loss is not finite after epoch " +
-                                               std::to_string(e + 1) +
-                                               " (diverged: lower the learning rate)");
             if (f.on_epoch) f.on_epoch(e, secs, rep.epoch_loss.back());
         }
         return rep;
     }
 
-    // One optimisation step on rows[0..n) of (inputs, targets); returns the batch loss.
+    // One optimisation step on rows[0..n) of (inputs, targets); returns the batch loss. The
+    // rows are checked (each below the row count, its items below d); a loss that is not finite
+    // throws bloom::invalid_argument before the step changes anything.
     template <class Engine>
     Scalar step(const eval::user_items& inputs, const eval::user_items& targets,
                 const std::size_t* rows, std::size_t n, Engine& drop_rng) {
+        check_selected("step", "inputs", inputs, rows, n);
+        check_selected("step", "targets", targets, rows, n);
+        if (o_.loss == output_loss::regression)
+            for (std::size_t j = 0; j < n; ++j)
+                if (targets.count(rows[j]) == 0)
+                    ::bloom::detail::throw_invalid(
+                        "bloom_mlp::step: targets row " + std::to_string(rows[j]) +
+                        " is empty (a regression target is the mean of the items' codes)");
+        Scalar l;
+        if (!train_step(inputs, targets, rows, n, drop_rng, l))
+            ::bloom::detail::throw_invalid("bloom_mlp::step: the loss is not finite: training "
+                                           "diverged; lower the learning rate");
+        return l;
+    }
+
+    // The optimizers of the first weight and of every dense parameter after it (the bias of
+    // the first layer, then each layer's weight and bias), null / empty before the first fit()
+    // or step(). Model files do not keep them.
+    const opt* first_optimizer() const noexcept { return opt_first_.get(); }
+    const std::vector<opt>& dense_optimizers() const noexcept { return opt_dense_; }
+
+    // --- prediction ---------------------------------------------------------------------------
+    // The recovery values of rows[0..n) of `inputs` into V (n x m_out): log q (likelihood),
+    // logits (code_word) or the prediction itself (similarity). scores_from_values() turns a row
+    // into the d item scores. The rows are checked: each below inputs' row count, its items
+    // below d (O(their items), not O(inputs)).
+    void output_values(const eval::user_items& inputs, const std::size_t* rows, std::size_t n,
+                       matrix<Scalar>& V) {
+        check_selected("output_values", "inputs", inputs, rows, n);
+        values_of(inputs, rows, n, V);
+    }
+
+private:
+    // The step on rows already checked. Returns false, having changed nothing (the dropout
+    // stream aside), when the batch loss is not finite.
+    template <class Engine>
+    bool train_step(const eval::user_items& inputs, const eval::user_items& targets,
+                      const std::size_t* rows, std::size_t n, Engine& drop_rng, Scalar& l) {
         if (!opt_first_) make_optimizers(optim::adam_config{});
         tape_.clear();
         const ad::var z = forward(inputs, rows, n, &drop_rng);
         const ad::var loss = loss_node(z, targets, rows, n);
-        const Scalar l = tape_.item(loss);
+        l = tape_.item(loss);
+        if (BLOOM_UNLIKELY(!std::isfinite(l))) {
+            tape_.clear();
+            return false;
+        }
         tape_.backward(loss);
         if (w_table_) {
             opt_first_->step(w_table_->value(), w_table_->grad());
@@ -354,15 +401,12 @@ public:
             if (p.has_grad()) opt_dense_[i].step(p.value(), p.grad());
             p.zero_grad();
         }
-        return l;
+        return true;
     }
 
-    // --- prediction ---------------------------------------------------------------------------
-    // The recovery values of rows[0..n) of `inputs` into V (n x m_out): log q (likelihood),
-    // logits (code_word) or the prediction itself (similarity). scores_from_values() turns a row
-    // into the d item scores.
-    void output_values(const eval::user_items& inputs, const std::size_t* rows, std::size_t n,
-                       matrix<Scalar>& V) {
+    // output_values() on rows already checked.
+    void values_of(const eval::user_items& inputs, const std::size_t* rows, std::size_t n,
+                   matrix<Scalar>& V) {
         tape_.clear();
         const ad::var z = forward(inputs, rows, n, static_cast<std::mt19937_64*>(nullptr));
         const matrix<Scalar>& Z = tape_.value(z);
@@ -384,6 +428,7 @@ public:
         tape_.clear();
     }
 
+public:
     // The d item scores from one row of recovery values (m_out of them).
     void scores_from_values(const Scalar* v, Scalar* scores) const {
         const std::uint32_t d = items();
@@ -425,7 +470,7 @@ public:
         check_items("recommend", one);
         const std::size_t row = 0;
         matrix<Scalar> V;
-        output_values(one, &row, 1, V);
+        values_of(one, &row, 1, V);
         std::vector<Scalar> s(items());
         scores_from_values(V.data(), s.data());
         for (std::uint32_t i : items_in) s[i] = -std::numeric_limits<Scalar>::infinity();
@@ -460,7 +505,7 @@ public:
             const std::size_t n = std::min(block, rows - b);
             idx.resize(n);
             for (std::size_t j = 0; j < n; ++j) idx[j] = b + j;
-            output_values(inputs, idx.data(), n, part);
+            values_of(inputs, idx.data(), n, part);
             V.middleRows(static_cast<Eigen::Index>(b), static_cast<Eigen::Index>(n)) = part;
         }
         return eval::evaluate_ranking(
@@ -512,6 +557,33 @@ private:
                                              std::to_string(x.items[e]) + " (entry " +
                                              std::to_string(e) + ") is not below d = " +
                                              std::to_string(d));
+    }
+
+    // Rows rows[0..n) of x exist, their offsets are a range of x's items, and those items are
+    // below d: what a call on some rows reads, checked in O(their items).
+    void check_selected(const char* who, const char* what, const eval::user_items& x,
+                        const std::size_t* rows, std::size_t n) const {
+        const std::string where = std::string("bloom_mlp::") + who + ": " + what;
+        const std::size_t n_rows = x.offsets.empty() ? 0 : x.offsets.size() - 1;
+        const std::uint32_t d = items();
+        for (std::size_t j = 0; j < n; ++j) {
+            const std::size_t r = rows[j];
+            if (r >= n_rows)
+                ::bloom::detail::throw_range(where + ": rows[" + std::to_string(j) + "] = " +
+                                             std::to_string(r) + " is out of range (" +
+                                             std::to_string(n_rows) + " rows)");
+            const std::size_t b = x.offsets[r], e = x.offsets[r + 1];
+            if (b > e || e > x.items.size())
+                ::bloom::detail::throw_invalid(where + ": row " + std::to_string(r) +
+                                               " spans items [" + std::to_string(b) + ", " +
+                                               std::to_string(e) + "), not a range of the " +
+                                               std::to_string(x.items.size()) + " items");
+            for (std::size_t t = b; t < e; ++t)
+                if (x.items[t] >= d)
+                    ::bloom::detail::throw_range(where + ": item " + std::to_string(x.items[t]) +
+                                                 " of row " + std::to_string(r) +
+                                                 " is not below d = " + std::to_string(d));
+        }
     }
 
     void check_rows(const char* who, const eval::user_items& a, const eval::user_items& b) const {
