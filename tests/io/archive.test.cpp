@@ -4,6 +4,8 @@
 // does not give, an unknown policy, shapes that do not fit) is refused with what is wrong.
 #include <catch2/catch.hpp>
 
+#include "../model_files.hpp"
+
 #include <bloom/io/archive.hpp>
 #include <bloom/models/factorization.hpp>
 #include <bloom/models/network/bloom_mlp.hpp>
@@ -94,22 +96,7 @@ bool same_predictions(const Model& a, const Model& b) {
     return true;
 }
 
-// Every byte of every section and every key of two files' metadata agree (the files differ
-// only in padding and section order, which is none here).
-bool same_files(const std::string& a, const std::string& b) {
-    io::model_reader ra(a), rb(b);
-    if (ra.sections().size() != rb.sections().size()) return false;
-    for (const io::section& s : ra.sections()) {
-        if (!rb.has(s.name)) return false;
-        const io::section& t = rb.get(s.name);
-        if (s.type != t.type || s.bytes != t.bytes) return false;
-        if (s.bytes != 0 && std::memcmp(s.data, t.data, static_cast<std::size_t>(s.bytes)) != 0) {
-            UNSCOPED_INFO("section " << s.name << " differs");
-            return false;
-        }
-    }
-    return true;
-}
+using bloom_test::same_files;
 
 // Writes a copy of `src` through `edit`, which may change the metadata text and any section.
 template <class Edit>

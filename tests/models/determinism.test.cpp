@@ -5,6 +5,8 @@
 // tell models apart.
 #include <catch2/catch.hpp>
 
+#include "../model_files.hpp"
+
 #include <bloom/hash/murmur3.hpp>
 #include <bloom/io/archive.hpp>
 #include <bloom/models/factorization.hpp>
@@ -31,21 +33,7 @@ std::string temp_path(const std::string& name) {
     return "/tmp/bloom-determinism-test-" + std::to_string(::getpid()) + "-" + name;
 }
 
-// Every section of two model files, the metadata text included, byte for byte.
-bool same_files(const std::string& a, const std::string& b) {
-    io::model_reader ra(a), rb(b);
-    if (ra.sections().size() != rb.sections().size()) return false;
-    for (const io::section& s : ra.sections()) {
-        if (!rb.has(s.name)) return false;
-        const io::section& t = rb.get(s.name);
-        if (s.type != t.type || s.bytes != t.bytes) return false;
-        if (s.bytes != 0 && std::memcmp(s.data, t.data, static_cast<std::size_t>(s.bytes)) != 0) {
-            UNSCOPED_INFO("section " << s.name << " differs");
-            return false;
-        }
-    }
-    return true;
-}
+using bloom_test::same_files;
 
 // 50 users with 10 interactions each, over 70 items; per-user histories and item counts for the
 // history and frequency kinds; ratings for explicit feedback.

@@ -6,6 +6,8 @@
 // apart.
 #include <catch2/catch.hpp>
 
+#include "../model_files.hpp"
+
 #include <bloom/encoding/spec.hpp>
 #include <bloom/eval/user_items.hpp>
 #include <bloom/hash/xxhash.hpp>
@@ -33,20 +35,7 @@ std::string temp_path(const std::string& name) {
     return "/tmp/bloom-network-determinism-test-" + std::to_string(::getpid()) + "-" + name;
 }
 
-bool same_files(const std::string& a, const std::string& b) {
-    io::model_reader ra(a), rb(b);
-    if (ra.sections().size() != rb.sections().size()) return false;
-    for (const io::section& s : ra.sections()) {
-        if (!rb.has(s.name)) return false;
-        const io::section& t = rb.get(s.name);
-        if (s.type != t.type || s.bytes != t.bytes) return false;
-        if (s.bytes != 0 && std::memcmp(s.data, t.data, static_cast<std::size_t>(s.bytes)) != 0) {
-            UNSCOPED_INFO("section " << s.name << " differs");
-            return false;
-        }
-    }
-    return true;
-}
+using bloom_test::same_files;
 
 // 80 users over 40 items in 4 groups; row r's first half is the input, the rest the target.
 struct sets {
