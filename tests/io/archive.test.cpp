@@ -61,24 +61,9 @@ const data& sample() {
     return d;
 }
 
-m::embedding_options emb(std::uint64_t seed) {
-    m::embedding_options o;
-    o.dim = 8;
-    o.seed = seed;
-    return o;
-}
-m::bloom_options spec(std::uint64_t rows, std::uint32_t k) {
-    m::bloom_options b;
-    b.rows = rows;
-    b.k = k;
-    b.hash_seed = 3;
-    return b;
-}
-adam::config opt() {
-    adam::config c;
-    c.lr = 0.02;
-    return c;
-}
+using bloom_test::emb;
+using bloom_test::opt;
+using bloom_test::spec;
 m::fit_options fit(std::uint32_t epochs, m::training_state* st = nullptr) {
     m::fit_options f;
     f.epochs = epochs;
