@@ -298,6 +298,16 @@ TEST_CASE("embedding kinds reject bad configuration", "[models][embeddings][erro
     std::vector<std::uint64_t> counts(5, 1);
     CHECK_THROWS_WITH((freq_bloom_embedding<double, opt>(10, counts, b, freq_options{}, o, oc)),
                       Catch::Contains("counts has 5 entries for 10 ids"));
+    // 4 rows, half of them for the head, leave 2 shared rows: fewer than k = 4, and the message
+    // gives every number.
+    counts.assign(10, 1);
+    b.rows = 4;
+    b.k = 4;
+    freq_options f;
+    f.head_share = 0.5;
+    CHECK_THROWS_WITH((freq_bloom_embedding<double, opt>(10, counts, b, f, o, oc)),
+                      Catch::Contains("4 rows less 2 head rows (head_share 0.5") &&
+                          Catch::Contains("leave 2 shared rows, fewer than k = 4"));
 }
 
 TEST_CASE("a table allocates its optimizer state with its values, before any step",

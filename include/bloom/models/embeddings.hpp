@@ -745,8 +745,11 @@ private:
         head_rows_ = static_cast<std::size_t>(std::floor(f.head_share * static_cast<double>(b.rows)));
         head_rows_ = std::min<std::size_t>(head_rows_, n);
         if (b.rows < head_rows_ + b.k)
-            ::bloom::detail::throw_invalid("freq_bloom_embedding: " + std::to_string(b.rows) +
-                                           " rows leave fewer than k shared rows");
+            ::bloom::detail::throw_invalid(
+                "freq_bloom_embedding: " + std::to_string(b.rows) + " rows less " +
+                std::to_string(head_rows_) + " head rows (head_share " + std::to_string(f.head_share) +
+                ") leave " + std::to_string(b.rows - std::min<std::size_t>(b.rows, head_rows_)) +
+                " shared rows, fewer than k = " + std::to_string(b.k));
         return b.rows;
     }
 
