@@ -513,6 +513,44 @@ std::unique_ptr<model_base> build_network(const train_settings& s, const corpus&
     return out;
 }
 
+// Each compressed table's rows, floor(ids x --ratio), must hold what its kind needs (k rows for
+// the Bloom kinds, plus the head rows for freq-bloom; 2 for qr; --history-k for bloom-history),
+// so that a model is never silently larger than --ratio says. Throws usage_error naming the data,
+// the side and the options.
+void check_sizes(const train_settings& s, const corpus& c) {
+    auto check = [&](const std::string& method, const char* side, std::uint32_t ids) {
+        if (method == "full" || method == "identity") return;
+        const auto rows = static_cast<std::uint64_t>(static_cast<double>(ids) * s.ratio);
+        std::uint64_t need = 1;
+        std::string option;  // the option that sets `need`, if one does
+        if (method == "qr") need = 2;
+        else if (method == "bloom-history") need = s.history_k, option = "--history-k";
+        else if (method != "hashing") need = s.k, option = "--k";
+        std::uint64_t head = 0;
+        if (method == "freq-bloom")
+            head = std::min<std::uint64_t>(
+                static_cast<std::uint64_t>(std::floor(s.head_share * static_cast<double>(rows))), ids);
+        if (rows >= need + head) return;
+        char ratio[32];
+        std::snprintf(ratio, sizeof ratio, "%g", s.ratio);
+        std::string msg = "bloom train: " + c.name + ": --ratio " + ratio +
+                          " gives the " + side + " table " + std::to_string(rows) + " rows (" +
+                          std::to_string(ids) + " ids), and " + method;
+        if (!option.empty()) msg += " with " + option + " " + std::to_string(need);
+        msg += " needs at least " + std::to_string(need);
+        if (head) msg += " shared rows besides its " + std::to_string(head) + " head rows (--head-share)";
+        msg += "; give more data, raise --ratio";
+        if (!option.empty()) msg += " or lower " + option;
+        throw usage_error(msg);
+    };
+    if (s.model == "network") {
+        check(s.coding, "items' code", c.data.n_items);
+        return;
+    }
+    check(s.users, "users", c.data.n_users);
+    check(s.items, "items", c.data.n_items);
+}
+
 // Builds the untrained model the settings describe.
 std::unique_ptr<model_base> build_model(const train_settings& s, const corpus& c) {
     if (s.model == "network") return build_network(s, c);
@@ -834,6 +872,7 @@ int run_train(const train_cli& t, const CLI::App& app) {
         model = std::move(ck->model);
         state = ck->state;
     } else {
+        check_sizes(s, c);
         model = build_model(s, c);
     }
     if (!t.quiet)

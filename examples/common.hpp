@@ -26,6 +26,12 @@
 
 namespace examples {
 
+// An option, or a combination of options, that cannot work: the programs exit 2 for it (1 is
+// for bad data and failures while working).
+struct option_error : bloom::invalid_argument {
+    using bloom::invalid_argument::invalid_argument;
+};
+
 // ---- data ---------------------------------------------------------------------------------
 
 // The synthetic data's shape, as the --synthetic-* options set it.
@@ -152,9 +158,9 @@ inline std::string spell(const column_option& c) {
 }  // namespace detail
 
 // Every data option on its own and against the others, before any file is read: throws
-// bloom::invalid_argument starting "who: " and naming the option.
+// option_error starting "who: " and naming the option.
 inline void check_data_options(const data_options& o, const std::string& who) {
-    auto bad = [&](const std::string& what) { throw bloom::invalid_argument(who + ": " + what); };
+    auto bad = [&](const std::string& what) { throw option_error(who + ": " + what); };
     if (o.path.empty()) {
         const char* given = o.sep                ? "--sep"
                             : o.header != "auto" ? "--header"

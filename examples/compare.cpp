@@ -35,9 +35,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <new>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -176,6 +178,8 @@ bm::loss parse_loss(const std::string& l) {
                                   "' (bpr, bpr-log, pointwise, hinge, adaptive-hinge)");
 }
 
+std::string number(double v);
+
 dataset make_dataset(const settings& s) {
     dataset d;
     examples::loaded_data src = examples::load_data(s.data, s.seed, "bloom-compare");
@@ -186,6 +190,19 @@ dataset make_dataset(const settings& s) {
         s.split == "numpy"
             ? bloom::data::numpy_random_split(all, s.test_share, static_cast<std::uint32_t>(s.seed))
             : bloom::data::random_split(all, s.test_share, s.seed);
+    // A tiny file can leave one side of the split empty: say which file and which option.
+    if (split.train.users.empty())
+        throw bloom::invalid_argument(
+            "bloom-compare: " + d.name + ": " + std::to_string(all.size()) +
+            " interaction(s), and --test-share " + number(s.test_share) +
+            " puts every one in the test split: nothing is left to train on (give more data or "
+            "lower --test-share)");
+    if (split.test.users.empty() && !s.skip_eval)
+        throw bloom::invalid_argument(
+            "bloom-compare: " + d.name + ": " + std::to_string(all.size()) +
+            " interaction(s), and --test-share " + number(s.test_share) +
+            " puts none in the test split: nothing to evaluate (give more data, raise "
+            "--test-share or pass --skip-eval)");
     d.n_users = all.n_users;
     d.n_items = all.n_items;
     d.train_users = split.train.users;
@@ -304,7 +321,7 @@ std::string number(double v) {
 // after parsing, before the data is loaded or anything trains. Throws naming the option(s).
 void validate_options(const settings& s) {
     auto bad = [](const std::string& what) {
-        throw bloom::invalid_argument("bloom-compare: " + what);
+        throw examples::option_error("bloom-compare: " + what);
     };
     examples::check_data_options(s.data, "bloom-compare");
     if (s.methods.empty()) bad("--methods needs at least one method");
@@ -320,6 +337,8 @@ void validate_options(const settings& s) {
     for (double r : s.ratios)
         if (!(std::isfinite(r) && r > 0.0 && r <= 1.0))
             bad("--ratios takes rows / ids in (0, 1], got " + number(r));
+    if (!std::isfinite(s.lr)) bad("--lr takes a finite learning rate >= 0, got " + number(s.lr));
+    if (!std::isfinite(s.l2)) bad("--l2 takes a finite penalty >= 0, got " + number(s.l2));
     if (s.ks.empty()) bad("--k needs at least one value");
     for (std::uint32_t k : s.ks)
         if (k == 0) bad("--k takes hash functions per id >= 1, got 0");
@@ -366,13 +385,26 @@ void validate_sizes(const settings& s, std::uint32_t n_users, std::uint32_t n_it
                            std::to_string(n) + " ids)" + (option.empty() ? "" : " for " + method) +
                            "; ";
                     msg += option.empty() ? "raise --ratios" : "lower " + option + " or raise --ratios";
-                    throw bloom::invalid_argument(msg);
+                    throw examples::option_error(msg);
                 };
                 if (method == "qr") check(2, "");
                 else if (method == "hashing") check(1, "");
                 else if (method == "bloom-history" && is_users) check(s.history_k, "--history-k");
                 else
-                    for (std::uint32_t k : s.ks) check(k, "--k");
+                    for (std::uint32_t k : s.ks) {
+                        check(k, "--k");
+                        // freq-bloom keeps floor(head share x rows) rows for the frequent ids
+                        // apart: k shared rows must remain.
+                        const auto head = std::min<std::uint64_t>(
+                            static_cast<std::uint64_t>(std::floor(s.head_share * static_cast<double>(rows))), n);
+                        if (method == "freq-bloom" && rows < head + k)
+                            throw examples::option_error(
+                                "bloom-compare: freq-bloom keeps " + std::to_string(head) +
+                                " of the " + std::to_string(rows) + " rows that --ratios " + number(ratio) +
+                                " gives the " + (is_users ? "users" : "items") + " table for its head (--head-share " +
+                                number(s.head_share) + "), which leaves fewer than --k " + std::to_string(k) +
+                                " shared rows; lower --head-share or --k, or raise --ratios");
+                    }
             }
         }
     }
@@ -878,7 +910,13 @@ int main(int argc, char** argv) {
     app.add_flag("--skip-eval", s.skip_eval, "train and time only (accuracy columns stay 0)");
     bool list_hashes = false;
     app.add_flag("--list-hashes", list_hashes, "print the hash policies built in and exit");
-    CLI11_PARSE(app, argc, argv);
+    // A wrong command line exits 2 (CLI11's own codes, such as 105 for a failed check, are not
+    // what scripts expect); --help exits 0.
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& x) {
+        return app.exit(x) == 0 ? 0 : 2;
+    }
 
     if (list_hashes) {
         bloom::for_each_policy([](auto tag) {
@@ -962,8 +1000,18 @@ int main(int argc, char** argv) {
             std::cout << "wrote " << s.out << ".csv, " << s.out << "-runs.csv and " << s.out
                       << ".json\n";
         }
+    } catch (const examples::option_error& e) {
+        std::cerr << e.what() << '\n';
+        return 2;
     } catch (const bloom::error& e) {
         std::cerr << e.what() << '\n';
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "bloom-compare: out of memory (lower --dim, the data's ids or "
+                     "--synthetic-users/--synthetic-items)\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "bloom-compare: " << e.what() << '\n';
         return 1;
     }
     return 0;

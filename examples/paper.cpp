@@ -449,7 +449,7 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
 
 // Every option checked before any work: nothing trains for minutes and then fails on a typo.
 void validate(settings& s) {
-    auto bad = [](const std::string& what) { throw bloom::invalid_argument("bloom-paper: " + what); };
+    auto bad = [](const std::string& what) { throw examples::option_error("bloom-paper: " + what); };
     examples::check_data_options(s.data, "bloom-paper");
     if (std::find(s.methods.begin(), s.methods.end(), "all") != s.methods.end()) s.methods = all_methods;
     for (const std::string& m : s.methods)
@@ -550,7 +550,13 @@ int main(int argc, char** argv) {
                  "otherwise)");
     bool list_hashes = false;
     app.add_flag("--list-hashes", list_hashes, "print the hash policies built in and exit");
-    CLI11_PARSE(app, argc, argv);
+    // A wrong command line exits 2 (CLI11's own codes, such as 105 for a failed check, are not
+    // what scripts expect); --help exits 0.
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& x) {
+        return app.exit(x) == 0 ? 0 : 2;
+    }
 
     if (list_hashes) {
         bloom::for_each_policy([](auto tag) { std::cout << bloom::hash_name<decltype(tag)>() << '\n'; });
@@ -608,11 +614,17 @@ int main(int argc, char** argv) {
             write_outputs(s.out, rows, base, d, s);
             std::cout << "wrote " << s.out << ".csv and " << s.out << ".json\n";
         }
+    } catch (const examples::option_error& e) {
+        std::cerr << e.what() << '\n';
+        return 2;
     } catch (const bloom::error& e) {
         std::cerr << e.what() << '\n';
         return 1;
     } catch (const std::bad_alloc&) {
         std::cerr << "bloom-paper: out of memory (lower --synthetic-items, --ratios or --max-rank)\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "bloom-paper: " << e.what() << '\n';
         return 1;
     }
     return 0;
