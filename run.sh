@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # bloom's two commands for a new user on Debian:
 #   ./run.sh demo   build (Release) and run the main example on the built-in synthetic data
-#   ./run.sh test   build everything with warnings as errors and run the whole test suite
+#   ./run.sh test   build everything with warnings as errors and run the whole test suite, then
+#                   build it again with Clang under AddressSanitizer and UndefinedBehaviorSanitizer
+#                   and run it there, then run each fuzz harness for a bounded time
 # Also: ./run.sh paper [options]  build (Release) and run bloom-paper, the paper's network experiment
 #       ./run.sh bloom ARGS...      build (Release) and run the bloom tool (train, eval, recommend...)
 #       ./run.sh bench [filter]   build (Release) and run the Google Benchmark suites.
+#       ./run.sh soak [seconds]   build bloom-soak under ASan/UBSan and run it (default 60 s):
+#                                 train, save, load, recommend in a loop; the live heap must not grow
 # Each installs the Debian packages it needs (apt-get as root, sudo when available; otherwise it
 # prints the apt-get line and stops), then configures, builds and runs.
 set -euo pipefail
@@ -13,11 +17,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 PACKAGES=(cmake g++ make pkg-config libeigen3-dev libxxhash-dev libmurmurhash-dev catch2
           libbenchmark-dev libcli11-dev nlohmann-json3-dev libfarmhash-dev libmetrohash-dev libssl-dev
           zip unzip curl)
+# What the sanitizer build and the fuzzers need on top (Clang and its sanitizer runtimes).
+SANITIZER_PACKAGES=(clang libclang-rt-14-dev)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
-install_packages() {
+install_packages() {  # [extra packages...]
     local missing=()
-    for p in "${PACKAGES[@]}"; do
+    for p in "${PACKAGES[@]}" "$@"; do
         if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
             missing+=("$p")
         fi
@@ -42,6 +48,14 @@ configure_build() {  # dir build-type extra-cmake-args...
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
     cmake --build "$dir" -j "$JOBS"
 }
+
+# The sanitizer build's settings: Clang, -O1 with line tables (fast enough to run the suite,
+# exact enough for the reports), every report fatal.
+SANITIZE_ARGS=(-DCMAKE_CXX_COMPILER=clang++ "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" -DBLOOM_SANITIZE=ON)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+elapsed() { echo $(( $(date +%s) - $1 )); }
 
 cmd=${1:-}
 case "$cmd" in
@@ -68,11 +82,34 @@ case "$cmd" in
         exec build/release/examples/bloom "$@"
         ;;
     test)
-        install_packages
-        configure_build build/test RelWithDebInfo -DBLOOM_WERROR=ON \
+        install_packages "${SANITIZER_PACKAGES[@]}"
+        t0=$(date +%s)
+        # 1. The suite as users build it: GCC, warnings as errors, tests, examples, benchmarks.
+        #    Release (the tests keep their asserts on) and portable examples: the quickest build
+        #    of everything; ./run.sh demo and bench build their own native Release binaries.
+        configure_build build/test Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" \
+            -DBLOOM_WERROR=ON -DBLOOM_EXAMPLES_NATIVE=OFF \
             -DBLOOM_BUILD_TESTS=ON -DBLOOM_BUILD_EXAMPLES=ON -DBLOOM_BUILD_BENCHMARKS=ON
-        cd build/test
-        exec ctest --output-on-failure -j "$JOBS"
+        (cd build/test && ctest --output-on-failure -j "$JOBS")
+        echo "run.sh test: the suite passed ($(elapsed "$t0") s so far)"
+        # 2. The same tests and examples under ASan and UBSan (float-cast-overflow included).
+        configure_build build/sanitize Debug "${SANITIZE_ARGS[@]}" -DBLOOM_WERROR=ON \
+            -DBLOOM_EXAMPLES_NATIVE=OFF -DBLOOM_BUILD_TESTS=ON -DBLOOM_BUILD_EXAMPLES=ON -DBLOOM_BUILD_BENCHMARKS=OFF
+        (cd build/sanitize && ctest --output-on-failure -j "$JOBS")
+        echo "run.sh test: the suite passed under ASan and UBSan ($(elapsed "$t0") s so far)"
+        # 3. Every fuzz harness for a bounded time, from its seed corpus.
+        configure_build build/fuzz Debug -DCMAKE_CXX_COMPILER=clang++ -DBLOOM_BUILD_FUZZERS=ON \
+            -DBLOOM_BUILD_TESTS=OFF -DBLOOM_BUILD_EXAMPLES=OFF -DBLOOM_BUILD_BENCHMARKS=OFF
+        tests/fuzz/run_fuzzers.sh build/fuzz "${BLOOM_FUZZ_SECONDS:-30}"
+        echo "run.sh test: passed in $(elapsed "$t0") s"
+        ;;
+    soak)
+        shift
+        install_packages "${SANITIZER_PACKAGES[@]}"
+        cmake -S . -B build/soak -DCMAKE_BUILD_TYPE=Debug "${SANITIZE_ARGS[@]}" \
+            -DBLOOM_BUILD_TESTS=OFF -DBLOOM_BUILD_EXAMPLES=OFF -DBLOOM_BUILD_BENCHMARKS=ON >/dev/null
+        cmake --build build/soak -j "$JOBS" --target bloom-soak
+        exec build/soak/bench/bloom-soak --seconds "${1:-60}"
         ;;
     bench)
         shift
@@ -85,7 +122,7 @@ case "$cmd" in
         done
         ;;
     *)
-        echo "usage: ./run.sh demo [example options] | ./run.sh test | ./run.sh paper [options] | ./run.sh bench [filter]" >&2
+        echo "usage: ./run.sh demo [example options] | ./run.sh test | ./run.sh paper [options] | ./run.sh bloom ARGS | ./run.sh bench [filter] | ./run.sh soak [seconds]" >&2
         exit 2
         ;;
 esac
