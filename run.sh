@@ -5,6 +5,8 @@
 # Also: ./run.sh paper [options]  build (Release) and run bloom-paper, the paper's network experiment
 #       ./run.sh bloom ARGS...      build (Release) and run the bloom tool (train, eval, recommend...)
 #       ./run.sh bench [filter]   build (Release) and run the Google Benchmark suites.
+#       ./run.sh fuzz [seconds]   build the libFuzzer harnesses (clang, sanitizers) and run each
+#                                 for `seconds` (default 60); non-zero exit on a crash.
 # Each installs the Debian packages it needs (apt-get as root, sudo when available; otherwise it
 # prints the apt-get line and stops), then configures, builds and runs.
 set -euo pipefail
@@ -84,8 +86,17 @@ case "$cmd" in
             "$b" ${1:+--benchmark_filter="$1"}
         done
         ;;
+    fuzz)
+        shift
+        seconds=${1:-60}
+        PACKAGES+=(clang libclang-rt-14-dev)  # libFuzzer and the sanitizer runtimes
+        install_packages
+        configure_build build/fuzz Debug -DCMAKE_CXX_COMPILER=clang++ -DBLOOM_BUILD_FUZZERS=ON \
+            -DBLOOM_BUILD_TESTS=OFF -DBLOOM_BUILD_EXAMPLES=OFF -DBLOOM_BUILD_BENCHMARKS=OFF
+        exec tests/fuzz/run_fuzzers.sh build/fuzz "$seconds"
+        ;;
     *)
-        echo "usage: ./run.sh demo [example options] | ./run.sh test | ./run.sh paper [options] | ./run.sh bench [filter]" >&2
+        echo "usage: ./run.sh demo [example options] | ./run.sh test | ./run.sh paper [options] | ./run.sh bench [filter] | ./run.sh fuzz [seconds]" >&2
         exit 2
         ;;
 esac
