@@ -216,5 +216,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
             __builtin_trap();
         }
     }
+    // Removed after every run: libFuzzer ends a timed run without running atexit handlers.
+    std::remove(path().c_str());
     return 0;
 }

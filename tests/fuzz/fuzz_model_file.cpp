@@ -387,10 +387,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     if (mode % 2 == 0) {
         bloom_fuzz::write_file(path(), in.rest(), in.left());
         load_all(path());
-        return 0;
+    } else {
+        parts pt = templates[pick(in, templates.size())];
+        edit(pt, in);
+        if (write_parts(pt, path())) load_all(path());
     }
-    parts pt = templates[pick(in, templates.size())];
-    edit(pt, in);
-    if (write_parts(pt, path())) load_all(path());
+    // Removed after every run: libFuzzer ends a timed run without running atexit handlers.
+    std::remove(path().c_str());
+    std::remove(resaved_path().c_str());
     return 0;
 }
