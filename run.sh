@@ -7,6 +7,8 @@
 # Also: ./run.sh paper [options]  build (Release) and run bloom-paper, the paper's network experiment
 #       ./run.sh bloom ARGS...      build (Release) and run the bloom tool (train, eval, recommend...)
 #       ./run.sh bench [filter]   build (Release) and run the Google Benchmark suites.
+#       ./run.sh fuzz [seconds]   build the libFuzzer harnesses (clang, sanitizers) and run each
+#                                 for `seconds` (default 60); non-zero exit on a crash.
 #       ./run.sh soak [seconds]   build bloom-soak under ASan/UBSan and run it (default 60 s):
 #                                 train, save, load, recommend in a loop; the live heap must not grow
 # Each installs the Debian packages it needs (apt-get as root, sudo when available; otherwise it
@@ -121,8 +123,16 @@ case "$cmd" in
             "$b" ${1:+--benchmark_filter="$1"}
         done
         ;;
+    fuzz)
+        shift
+        seconds=${1:-60}
+        install_packages "${SANITIZER_PACKAGES[@]}"  # libFuzzer and the sanitizer runtimes
+        configure_build build/fuzz Debug -DCMAKE_CXX_COMPILER=clang++ -DBLOOM_BUILD_FUZZERS=ON \
+            -DBLOOM_BUILD_TESTS=OFF -DBLOOM_BUILD_EXAMPLES=OFF -DBLOOM_BUILD_BENCHMARKS=OFF
+        exec tests/fuzz/run_fuzzers.sh build/fuzz "$seconds"
+        ;;
     *)
-        echo "usage: ./run.sh demo [example options] | ./run.sh test | ./run.sh paper [options] | ./run.sh bloom ARGS | ./run.sh bench [filter] | ./run.sh soak [seconds]" >&2
+        echo "usage: ./run.sh demo [example options] | ./run.sh test | ./run.sh paper [options] | ./run.sh bloom ARGS | ./run.sh bench [filter] | ./run.sh fuzz [seconds] | ./run.sh soak [seconds]" >&2
         exit 2
         ;;
 esac

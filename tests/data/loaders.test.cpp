@@ -196,6 +196,23 @@ TEST_CASE("skip_bad_lines counts and reports the lines it skips") {
     }
 }
 
+// Found by tests/fuzz/fuzz_loaders: with max_reported = 0 the error for a file of bad lines
+// only read the first of the (empty) reported lines.
+TEST_CASE("all lines bad with max_reported = 0 is an error naming the first bad line") {
+    bloom_test::temp_dir dir;
+    const std::string bad = dir.write("bad.csv", "0,\n32,\nx,1\n");
+    load_options opt;
+    opt.skip_bad_lines = true;
+    opt.max_reported = 0;
+    csv_format fmt;
+    const std::string msg = message_of(bad, fmt, opt);
+    CHECK_THAT(msg, Catch::StartsWith("bloom: " + bad + ":3: no interactions in 3 lines "
+                                      "(3 bad, the first at line 1: field 2 (item): expected an "
+                                      "unsigned integer id, got ''"));
+    opt.max_reported = 1;
+    CHECK(message_of(bad, fmt, opt) == msg);
+}
+
 TEST_CASE("CRLF, a missing final newline and a BOM load like plain LF") {
     bloom_test::temp_dir dir;
     const std::string lf = "userId,movieId,rating,timestamp\n1,300,5.0,1\n2,310,3.5,2\n";

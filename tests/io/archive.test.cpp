@@ -6,6 +6,7 @@
 
 #include "../model_files.hpp"
 
+#include <bloom/data/interactions.hpp>
 #include <bloom/io/archive.hpp>
 #include <bloom/models/factorization.hpp>
 #include <bloom/models/network/bloom_mlp.hpp>
@@ -17,8 +18,10 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <unistd.h>
@@ -362,6 +365,41 @@ TEST_CASE("model files: what a loader refuses, and why") {
         std::memcpy(bytes.data(), own.data(), bytes.size());
     });
     CHECK_THAT(load_error<model>(bad), Catch::Contains("given to two ids"));
+    std::remove(src.c_str());
+    std::remove(bad.c_str());
+}
+
+// Found by tests/fuzz/fuzz_model_file: only the last text offset of a string id map was checked
+// against the text, so offsets {0, 100, 8} read 100 bytes of an 8-byte text before failing.
+TEST_CASE("model files: an id map whose text offsets run past the text is refused") {
+    bloom::data::id_map ids(bloom::data::id_kind::string);
+    ids.intern(std::string_view("alice"));
+    ids.intern(std::string_view("bob"));
+    const std::string src = temp_path("ids.bin"), bad = temp_path("ids-bad.bin");
+    {
+        io::file_saver out(src);
+        out.object("model", ids);
+        out.commit();
+    }
+    {
+        io::file_loader in(src);
+        bloom::data::id_map back;
+        in.object("model", back);
+        CHECK(back.size() == 2);
+        CHECK(back.text(1) == "bob");
+    }
+    rewrite(src, bad, [&](const std::string& name, std::vector<unsigned char>& bytes, std::string&) {
+        if (name != "model.raw_offsets") return;
+        std::vector<std::uint64_t> off(bytes.size() / 8);
+        std::memcpy(off.data(), bytes.data(), bytes.size());
+        REQUIRE(off == std::vector<std::uint64_t>{0, 5, 8});
+        off[1] = 100;
+        std::memcpy(bytes.data(), off.data(), bytes.size());
+    });
+    io::file_loader in(bad);
+    bloom::data::id_map back;
+    CHECK_THROWS_WITH(in.object("model", back),
+                      Catch::Contains("text offset 1 (100) is past the end of the 8 bytes of text"));
     std::remove(src.c_str());
     std::remove(bad.c_str());
 }

@@ -159,6 +159,31 @@ TEST_CASE("model file: wrong magic, missing file, a folder") {
     CHECK_THAT(load_error("/tmp"), Catch::Contains("not a regular file"));
 }
 
+#if defined(__linux__)
+// Found by tests/fuzz/fuzz_model_file: model_reader's constructor mapped the file and then threw
+// from its checks, which runs no destructor, so every refused file kept its mapping until the
+// process ran out of them (vm.max_map_count) after some 65,000 refusals.
+TEST_CASE("model file: a refused file does not keep its mapping") {
+    const auto mappings = [] {
+        std::ifstream maps("/proc/self/maps");
+        std::string line;
+        int n = 0;
+        while (std::getline(maps, line)) ++n;
+        return n;
+    };
+    const std::string path = temp_path("refused.bin");
+    write_sample(path);
+    std::vector<char> all = read_all(path);
+    all[64] = static_cast<char>(all[64] ^ 1);  // the first section's data: a checksum mismatch
+    write_all(path, all);
+    REQUIRE_THAT(load_error(path), Catch::Contains("corrupt data (checksum mismatch)"));
+    const int before = mappings();
+    for (int i = 0; i < 200; ++i) load_error(path);
+    CHECK(mappings() < before + 20);
+    std::remove(path.c_str());
+}
+#endif
+
 TEST_CASE("model file: writer rejects bad names and duplicates, and an unwritable folder") {
     const std::string path = temp_path("names.bin");
     io::model_writer w(path);

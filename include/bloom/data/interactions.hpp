@@ -202,6 +202,12 @@ public:
                 m.reserve(offsets.size() - 1);
                 for (std::size_t d = 0; d + 1 < offsets.size(); ++d) {
                     a.check(offsets[d] <= offsets[d + 1], "the text offsets decrease");
+                    // Only the last offset was checked against the text: one in the middle may
+                    // point past it and the next come back.
+                    a.check(offsets[d + 1] <= chars.size(),
+                            "text offset " + std::to_string(d + 1) + " (" +
+                                std::to_string(offsets[d + 1]) + ") is past the end of the " +
+                                std::to_string(chars.size()) + " bytes of text");
                     const std::string_view raw(chars.data() + offsets[d],
                                                static_cast<std::size_t>(offsets[d + 1] - offsets[d]));
                     a.check(m.intern(raw) == d, "raw id '" + std::string(raw) + "' appears twice");

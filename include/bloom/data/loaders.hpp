@@ -260,6 +260,7 @@ inline load_result load_csv(const std::string& path, const csv_format& fmt,
 
     std::vector<std::string_view> fields(last_col + 1);
     std::string what;  // the current line's error, if any (allocated only on error)
+    bad_line first_bad{0, {}};  // the first line skipped (skip_bad_lines)
     bool header_pending = fmt.header;
     std::string_view line;
 
@@ -340,6 +341,9 @@ inline load_result load_csv(const std::string& path, const csv_format& fmt,
         if (!ok) {
             what += detail::cr_hint(line);
             if (!opt.skip_bad_lines) throw parse_error(path, in.line_number(), what);
+            // Kept apart from first_skipped, which max_reported = 0 leaves empty: the error for
+            // a file of bad lines only still names the first one.
+            if (rep.skipped == 0) first_bad = {in.line_number(), what};
             ++rep.skipped;
             if (rep.first_skipped.size() < opt.max_reported) {
                 rep.first_skipped.push_back({in.line_number(), what});
@@ -370,8 +374,7 @@ inline load_result load_csv(const std::string& path, const csv_format& fmt,
                           (rep.lines == 1 ? " line" : " lines");
         if (rep.skipped) {
             why += " (" + std::to_string(rep.skipped) + " bad, the first at line " +
-                   std::to_string(rep.first_skipped.front().line) + ": " +
-                   rep.first_skipped.front().what + ")";
+                   std::to_string(first_bad.line) + ": " + first_bad.what + ")";
         }
         throw parse_error(path, rep.lines, why + ": expected lines of " +
                                                detail::describe_line(fmt));

@@ -322,7 +322,14 @@ class model_reader {
 public:
     explicit model_reader(std::string path) : path_(std::move(path)) {
         map_file();
-        check();
+        // A constructor that throws runs no destructor: a file that fails its checks must not
+        // keep its mapping (each refused file would cost one, up to the process's map limit).
+        try {
+            check();
+        } catch (...) {
+            unmap();
+            throw;
+        }
     }
     model_reader(const model_reader&) = delete;
     model_reader& operator=(const model_reader&) = delete;
