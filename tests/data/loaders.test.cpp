@@ -379,8 +379,8 @@ TEST_CASE("errors show the invisible characters of the field they quote") {
     CHECK(msg("196,202\r186,302\r", plain) ==
           at + "1: field 2 (item): expected an unsigned integer id, got '202\\r186'" + cr);
     // \r\r\n: the line reader takes one \r with the \n; the other one is shown.
-    CHECK(msg("196\t242\t3\t881250949\r\r\n", format_of(ratings_format::movielens_100k)) ==
-          at + "1: field 4 (timestamp): expected an integer, got '881250949\\r'" + cr);
+    CHECK(msg("7\t31\t4\t880000100\r\r\n", format_of(ratings_format::movielens_100k)) ==
+          at + "1: field 4 (timestamp): expected an integer, got '880000100\\r'" + cr);
     // A byte-order mark inside the file (two files joined), and a no-break space.
     CHECK(msg("1,2\n\xEF\xBB\xBF" "3,4\n", plain) ==
           at + "2: field 1 (user): expected an unsigned integer id, got '\\xEF\\xBB\\xBF3'");

@@ -56,17 +56,19 @@ void loaders() {
         put(b, text);
         return b;
     };
-    const std::string udata = "196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n"
-                              "196\t51\t2\t880606923\n";
+    // Made-up lines in the MovieLens layouts (never lines of the real files, which may not be
+    // redistributed).
+    const std::string udata = "7\t31\t4\t880000100\n12\t5\t3\t880000250\n7\t19\t1\t880000900\n"
+                              "40\t31\t2\t880001000\n";
     // load_movielens with each format, and format detection
-    write("fuzz_loaders", "u.data", knobs(1, 0, 0, 0, 0, 0, udata));
-    write("fuzz_loaders", "ratings.dat",
-          knobs(4, 0, 0, 0, 0, 0, "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n"));
-    write("fuzz_loaders", "ratings.csv",
+    write("fuzz_loaders", "ml100k-layout", knobs(1, 0, 0, 0, 0, 0, udata));
+    write("fuzz_loaders", "ml1m-layout",
+          knobs(4, 0, 0, 0, 0, 0, "3::77::4::970000001\n3::12::2::970000050\n9::77::5::970000400\n"));
+    write("fuzz_loaders", "ml-csv-layout",
           knobs(7, 0, 0, 0, 0, 0,
-                "userId,movieId,rating,timestamp\n1,296,5.0,1147880044\n1,306,3.5,1147868817\n"
-                "2,296,4.0,1147868828\n"));
-    write("fuzz_loaders", "detect-u.data", knobs(2, 0, 0, 0, 0, 0, udata));
+                "userId,movieId,rating,timestamp\n4,81,4.5,1100000001\n4,17,3.0,1100000090\n"
+                "8,81,2.5,1100000300\n"));
+    write("fuzz_loaders", "detect-ml100k-layout", knobs(2, 0, 0, 0, 0, 0, udata));
     // load_csv: ';' separator, header, string ids, weight in column 3, bad lines skipped,
     // 3-byte chunks, 2 lines reported
     write("fuzz_loaders", "csv-strings",
