@@ -11,6 +11,8 @@
 
 #include <unistd.h>
 
+#include <bloom/error.hpp>
+
 namespace bloom_fuzz {
 
 // An invariant of the library that does not hold: print it and trap.
@@ -80,6 +82,17 @@ inline void write_file(const std::string& path, const void* data, std::size_t si
     }
     if (size != 0 && std::fwrite(data, 1, size, f) != size) std::abort();
     std::fclose(f);
+}
+
+// Runs f; true when it threw a bloom::error. Any other exception escapes (a crash).
+template <class F>
+bool throws(F&& f) {
+    try {
+        f();
+    } catch (const bloom::error&) {
+        return true;
+    }
+    return false;
 }
 
 }  // namespace bloom_fuzz

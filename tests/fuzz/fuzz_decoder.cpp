@@ -32,16 +32,7 @@ namespace {
 
 using bloom_fuzz::input;
 
-// Runs f; true when it threw a bloom::error. Any other exception escapes (a crash).
-template <class F>
-bool throws(F&& f) {
-    try {
-        f();
-    } catch (const bloom::error&) {
-        return true;
-    }
-    return false;
-}
+using bloom_fuzz::throws;
 
 // An output value: a special one, an ordinary probability or log-probability, or raw bits.
 template <class Scalar>

@@ -33,15 +33,7 @@ namespace {
 
 using bloom_fuzz::input;
 
-template <class F>
-bool throws(F&& f) {
-    try {
-        f();
-    } catch (const bloom::error&) {
-        return true;
-    }
-    return false;
-}
+using bloom_fuzz::throws;
 
 bool spec_valid(const bloom::spec_config& c) {
     const std::size_t want_seeds = c.derive == bloom::derivation::seeded ? c.k : 2;
