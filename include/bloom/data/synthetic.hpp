@@ -53,6 +53,7 @@ struct synthetic_config {
     double noise = 0.05;                     // share of interactions drawn by popularity alone
     bool unique = true;                      // never the same (user, item) twice
     bool ratings = false;                    // fill weights with ratings 1..5 from the score
+    bool half_stars = false;                 // with ratings: 0.5..5 in steps of 0.5 (MovieLens 10M on)
     bool timestamps = true;                  // increasing timestamps per user
     std::uint64_t seed = 42;                 // used by make_synthetic(cfg)
 
@@ -64,6 +65,21 @@ struct synthetic_config {
         c.n_interactions = 100000;
         c.min_per_user = 20;
         c.ratings = true;
+        return c;
+    }
+
+    // The shape of MovieLens 25M: 162,541 users, 59,047 rated items, 25,000,095 ratings from 0.5
+    // to 5 in half steps, at least 20 per user, timestamps. Users' counts follow the default
+    // activity law (the most active user gets about 27,000; ML-25M's has 32,202) and items' the
+    // default Zipf popularity; ids are dense (0-based), where ML-25M's movie ids have gaps.
+    static synthetic_config movielens_25m_like() {
+        synthetic_config c;
+        c.n_users = 162541;
+        c.n_items = 59047;
+        c.n_interactions = 25000095;
+        c.min_per_user = 20;
+        c.ratings = true;
+        c.half_stars = true;
         return c;
     }
 };
@@ -500,7 +516,17 @@ inline interactions make_synthetic(const synthetic_config& cfg, engine& rng,
             if (cfg.unique) seen[item >> 6] |= std::uint64_t{1} << (item & 63);
             out.users.push_back(u);
             out.items.push_back(item);
-            if (cfg.ratings) {
+            if (cfg.ratings && cfg.half_stars) {
+                // In half stars, 1..10: 5 + round(2 <p_u, q_c> / S) + {-1, 0, 1}. Drawn items
+                // score about one standard deviation above zero (affinity 3), so the mean is
+                // near 3.5 stars, as in MovieLens.
+                const std::int64_t num = 4 * dots[cluster[item]] + S, den = 2 * S;
+                const std::int64_t rounded = num >= 0 ? num / den : -((den - 1 - num) / den);
+                const std::int64_t r = 5 + rounded +
+                                       static_cast<std::int64_t>(detail::uniform_below(rng, 3)) - 1;
+                out.weights.push_back(static_cast<float>(std::clamp<std::int64_t>(r, 1, 10)) /
+                                      2.0f);
+            } else if (cfg.ratings) {
                 const std::int64_t r = 3 + 2 * dots[cluster[item]] / S +
                                        static_cast<std::int64_t>(detail::uniform_below(rng, 3)) - 1;
                 out.weights.push_back(static_cast<float>(std::clamp<std::int64_t>(r, 1, 5)));
