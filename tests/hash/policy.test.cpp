@@ -201,8 +201,14 @@ TEST_CASE("fast paths are detected only with the exact noexcept const signature"
     STATIC_REQUIRE(bloom::has_u64_fast_path_v<bloom::multiply_shift>);
     STATIC_REQUIRE(bloom::has_u32_fast_path_v<bloom::modulo>);
     STATIC_REQUIRE(bloom::has_u64_fast_path_v<bloom::modulo>);
-    STATIC_REQUIRE_FALSE(bloom::has_u32_fast_path_v<bloom::murmur3_128>);
-    STATIC_REQUIRE_FALSE(bloom::has_u64_fast_path_v<bloom::murmur3_128>);
+    STATIC_REQUIRE(bloom::has_u32_fast_path_v<bloom::murmur3_128>);
+    STATIC_REQUIRE(bloom::has_u64_fast_path_v<bloom::murmur3_128>);
+    STATIC_REQUIRE(bloom::has_u32_fast_path_v<bloom::xxh32>);
+    STATIC_REQUIRE(bloom::has_u64_fast_path_v<bloom::xxh32>);
+    STATIC_REQUIRE(bloom::has_u32_fast_path_v<bloom::xxh64>);
+    STATIC_REQUIRE(bloom::has_u64_fast_path_v<bloom::xxh64>);
+    STATIC_REQUIRE(bloom::has_u32_fast_path_v<bloom::xxh3>);
+    STATIC_REQUIRE(bloom::has_u64_fast_path_v<bloom::xxh3>);
 }
 
 TEST_CASE("hash_u32/hash_u64 take the fast path when there is one, else the LE bytes",

@@ -151,6 +151,21 @@ inline murmur3_128_result murmur3_x64_128(const void* key, std::size_t len,
     return {h1, h2};
 }
 
+// MurmurHash3_x64_128 of a key of at most 8 bytes, already read little-endian into `k1`: no
+// 16-byte block, only the first tail word (the k2 word is empty), then the finalisation. Low word.
+BLOOM_ALWAYS_INLINE std::uint64_t murmur3_x64_128_short(std::uint64_t k1, std::uint64_t len,
+                                                        std::uint32_t seed) noexcept {
+    k1 *= 0x87C37B91114253D5ULL;
+    k1 = rotl64(k1, 31);
+    k1 *= 0x4CF5AD432745937FULL;
+    // After the tail h1 = seed ^ k1 and h2 = seed; the finalisation xors len into both, then
+    // h1 += h2, h2 += h1. Written so that seed ^ len is one loop-invariant value.
+    const std::uint64_t seed_len = seed ^ len;
+    const std::uint64_t h1 = (k1 ^ seed_len) + seed_len;
+    const std::uint64_t h2 = seed_len + h1;
+    return murmur3_fmix64(h1) + murmur3_fmix64(h2);
+}
+
 }  // namespace detail
 
 // MurmurHash3_x86_32: a 32-bit result in the low bits. Spotlight's BloomEmbedding uses it.
@@ -181,6 +196,13 @@ struct murmur3_128 {
 
     std::uint64_t operator()(const void* data, std::size_t len, std::uint64_t seed) const noexcept {
         return detail::murmur3_x64_128(data, len, static_cast<std::uint32_t>(seed)).low;
+    }
+    // Tail-only keys: 4 or 8 bytes fill the first tail word, the 16-byte body loop never runs.
+    std::uint64_t operator()(std::uint32_t key, std::uint64_t seed) const noexcept {
+        return detail::murmur3_x64_128_short(key, 4U, static_cast<std::uint32_t>(seed));
+    }
+    std::uint64_t operator()(std::uint64_t key, std::uint64_t seed) const noexcept {
+        return detail::murmur3_x64_128_short(key, 8U, static_cast<std::uint32_t>(seed));
     }
 };
 

@@ -121,6 +121,26 @@ inline constexpr bool has_u64_fast_path_v = detail::has_int_call_impl<H, std::ui
 template <class H>
 inline constexpr reduction preferred_reduction_v = detail::preferred_reduction_impl<H>::value;
 
+namespace detail {
+
+// The key's little-endian bytes, written with one store. (A loop of byte stores is not unrolled
+// by GCC 12 at -O2 for 8 bytes: the policy then reads the buffer back across 8 byte-sized stores,
+// which cannot be store-forwarded, and a 64-bit key cost 10-20 ns instead of 2-6.)
+BLOOM_ALWAYS_INLINE void store_le32(unsigned char* p, std::uint32_t v) noexcept {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    std::memcpy(p, &v, 4);
+}
+BLOOM_ALWAYS_INLINE void store_le64(unsigned char* p, std::uint64_t v) noexcept {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    std::memcpy(p, &v, 8);
+}
+
+}  // namespace detail
+
 // Hash an integer key of `width` bytes (4 or 8) through the policy: the fast path when the
 // policy has one, otherwise the byte path on the little-endian representation.
 template <class H>
@@ -133,7 +153,7 @@ BLOOM_ALWAYS_INLINE std::uint64_t hash_u32(const H& h, std::uint32_t key,
         return h(key, seed);
     } else {
         unsigned char buf[4];
-        for (int i = 0; i < 4; ++i) buf[i] = static_cast<unsigned char>(key >> (8 * i));
+        detail::store_le32(buf, key);
         return h(static_cast<const void*>(buf), std::size_t{4}, seed);
     }
 }
@@ -148,7 +168,7 @@ BLOOM_ALWAYS_INLINE std::uint64_t hash_u64(const H& h, std::uint64_t key,
         return h(key, seed);
     } else {
         unsigned char buf[8];
-        for (int i = 0; i < 8; ++i) buf[i] = static_cast<unsigned char>(key >> (8 * i));
+        detail::store_le64(buf, key);
         return h(static_cast<const void*>(buf), std::size_t{8}, seed);
     }
 }
