@@ -5,7 +5,11 @@
 #include "fixtures/temp_files.hpp"
 
 #include <algorithm>
+#include <cfloat>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -127,6 +131,105 @@ TEST_CASE("number parsers take the whole field or nothing") {
     CHECK_FALSE(parse_float("1e99", x));
     CHECK_FALSE(parse_float("3.5x", x));
     CHECK_FALSE(parse_float("", x));
+}
+
+namespace {
+
+// What std::from_chars makes of the whole of `s` (the reference the fast paths must match).
+template <class T>
+bool reference_parse(std::string_view s, T& out) {
+    if (s.empty()) return false;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+std::uint32_t bits_of(float f) {
+    std::uint32_t b = 0;
+    std::memcpy(&b, &f, sizeof b);
+    return b;
+}
+
+// Checks parse_float against std::from_chars, bit for bit.
+void check_float(const std::string& s) {
+    float fast = -1.0f, ref = -2.0f;
+    const bool ok = bloom::data::detail::parse_float(s, fast);
+    const bool ref_ok = reference_parse(s, ref) && std::isfinite(ref);
+    INFO("'" << s << "'");
+    REQUIRE(ok == ref_ok);
+    if (ok) REQUIRE(bits_of(fast) == bits_of(ref));
+}
+
+}  // namespace
+
+TEST_CASE("the number parsers' fast paths give exactly what std::from_chars gives") {
+    using namespace bloom::data::detail;
+    // Every decimal of up to 5 digits, with the point anywhere (or none), and its negative.
+    for (std::uint32_t m = 0; m < 100000; ++m) {
+        const std::string digits = std::to_string(m);
+        for (std::size_t dot = 1; dot <= digits.size(); ++dot) {  // at size(): no point
+            std::string s = digits;
+            if (dot < digits.size()) s.insert(dot, ".");
+            check_float(s);
+            if (m % 7 == 0) check_float("-" + s);
+        }
+    }
+    // Random decimals of 6 to 9 digits (7 is the fast path's limit), leading zeros, and forms
+    // the fast path leaves to from_chars.
+    std::uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int k = 0; k < 200000; ++k) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        std::string s = std::to_string(x % 1000000000);
+        while (s.size() < 6 + x % 4) s.insert(0, "0");
+        const std::size_t dot = (x >> 40) % (s.size() + 1);
+        if (dot > 0 && dot < s.size()) s.insert(dot, ".");
+        check_float(s);
+    }
+    for (const char* s : {"0", "-0", "-0.0", "0.0000001", "9999999", "9999.999", "99999999",
+                          "16777217", "1677721.7", "3.", ".5", "-.5", "+1", "1e3", "1.5e1",
+                          "0x1p3", "00000003.5", "3.50000", "--1", "-", ".", "1.2.3", "1,5",
+                          " 1", "1 ", "5\r", "3.4028235e38", "1e39"}) {
+        check_float(s);
+    }
+#if !defined(__FAST_MATH__) && defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    // The fast path does take the plain forms (else the above would test from_chars alone).
+    float f = 0;
+    const std::string_view plain = "1234.567", eight = "1234.5678";
+    const char* const plain_end = plain.data() + plain.size();
+    CHECK(scan_decimal(plain.data(), plain_end, f) == plain_end);
+    CHECK(f == 1234.567f);
+    CHECK(scan_decimal(eight.data(), eight.data() + eight.size(), f) == nullptr);
+#endif
+
+    // Integers: edge cases and random values of 1 to 20 digits, signed and not.
+    std::vector<std::string> ints = {"0", "-0", "00", "1", "-1", "+1", "", "-", " 1", "1 ",
+                                     "999999999999999999", "1000000000000000000",
+                                     "9999999999999999999", "18446744073709551615",
+                                     "18446744073709551616", "99999999999999999999",
+                                     "9223372036854775807", "9223372036854775808",
+                                     "-9223372036854775808", "-9223372036854775809",
+                                     "-999999999999999999", "0000000000000000000000012", "12a",
+                                     "1.0", "0x10"};
+    for (int k = 0; k < 100000; ++k) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        std::string s = std::to_string(x >> (x % 64));
+        if (x & 1) s.insert(0, "-");
+        ints.push_back(s);
+    }
+    for (const std::string& s : ints) {
+        INFO("'" << s << "'");
+        std::uint64_t u = 1, u_ref = 2;
+        const bool u_ok = parse_u64(s, u);
+        REQUIRE(u_ok == reference_parse(s, u_ref));
+        if (u_ok) REQUIRE(u == u_ref);
+        std::int64_t i = 1, i_ref = 2;
+        const bool i_ok = parse_i64(s, i);
+        REQUIRE(i_ok == reference_parse(s, i_ref));
+        if (i_ok) REQUIRE(i == i_ref);
+    }
 }
 
 TEST_CASE("field helpers for messages") {

@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace bloom::data;
@@ -431,6 +433,114 @@ TEST_CASE("load options: dropping columns, first-seen ids, line order independen
     CHECK(db.users == std::vector<std::uint32_t>{1, 0, 1});
     CHECK(da.items == std::vector<std::uint32_t>{0, 1, 1});
     CHECK(db.items == std::vector<std::uint32_t>{1, 1, 0});
+}
+
+TEST_CASE("plain lines, read in one pass, give what the field-by-field reading gives") {
+    // The same lines twice: as written, and with a blank after each separator, which the
+    // one-pass reading (read_plain_line) leaves to the field-by-field one. Fields in every form,
+    // good and bad; both loads must give the same data and the same report, messages included.
+    std::uint64_t x = 0x2545F4914F6CDD1Dull;
+    auto next = [&x] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    };
+    auto pick = [&next](std::initializer_list<const char*> odd) {
+        return std::string(odd.begin()[next() % odd.size()]);
+    };
+    auto id = [&] {
+        if (next() % 40) return std::to_string(next() % 5000);
+        return pick({"18446744073709551615", "007", "0", "-3", "1.5", "", "99999999999999999999",
+                     "+4", "1e3"});
+    };
+    auto rating = [&] {
+        if (next() % 10) {
+            const std::uint64_t half = next() % 10 + 1;
+            return std::to_string(half / 2) + (half % 2 ? ".5" : ".0");
+        }
+        return pick({"4", "-1.25", "1e-3", "2.50000001", "0001.5", "3.", ".5", "+2", "nan", "x",
+                     "", "1234567", "12345678", "0.1", "-0"});
+    };
+    auto stamp = [&] {
+        if (next() % 20) return std::to_string(next() % 2000000000);
+        return pick({"-5", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+                     "12.5", "+7", "", "-", "0"});
+    };
+    std::string plain = std::string(movielens_csv_header) + "\n", spaced = plain;
+    for (int k = 0; k < 20000; ++k) {
+        std::vector<std::string> fields = {id(), id(), rating(), stamp()};
+        if (next() % 50 == 0) fields.pop_back();
+        if (next() % 50 == 0) fields.push_back("extra");
+        if (next() % 200 == 0) fields.clear();  // a blank line
+        for (std::size_t f = 0; f < fields.size(); ++f) {
+            plain += (f ? "," : "") + fields[f];
+            spaced += (f ? ", " : "") + fields[f];
+        }
+        plain += '\n';
+        spaced += '\n';
+    }
+    bloom_test::temp_dir dir;
+    const std::string a = dir.write("plain.csv", plain), b = dir.write("spaced.csv", spaced);
+
+    // The one-pass reading takes the plain lines (so the loads below do compare both readings)
+    // and nothing else.
+    using role = detail::column_role;
+    const std::vector<role> roles = {role::user, role::item, role::weight, role::timestamp};
+    detail::line_values v;
+    CHECK(detail::read_plain_line("196,242,3.5,881250949", ',', roles, 4, v));
+    CHECK((v.user == 196 && v.item == 242 && v.weight == 3.5f && v.stamp == 881250949));
+    CHECK(detail::read_plain_line("1,2,-0.25,-7,x", ',', roles, 0, v));
+    CHECK((v.weight == -0.25f && v.stamp == -7));
+    CHECK_FALSE(detail::read_plain_line("1,2,-0.25,-7,x", ',', roles, 4, v));
+    CHECK_FALSE(detail::read_plain_line("1,2,3.5", ',', roles, 4, v));
+    CHECK_FALSE(detail::read_plain_line("1, 2,3.5,4", ',', roles, 4, v));
+    CHECK_FALSE(detail::read_plain_line("1,2,3.5,4 ", ',', roles, 4, v));
+    CHECK_FALSE(detail::read_plain_line("1,2,1e3,4", ',', roles, 4, v));
+    CHECK_FALSE(detail::read_plain_line("", ',', roles, 4, v));
+
+    csv_format other_columns;  // user, item, (ignored), timestamp, any more fields
+    other_columns.header = true;
+    other_columns.timestamp_column = 3;
+    load_options keep_all;
+    keep_all.skip_bad_lines = true;
+    keep_all.max_reported = 100000;
+    load_options ids_only = keep_all;
+    ids_only.weights = false;
+    ids_only.timestamps = false;
+    const std::pair<csv_format, load_options> cases[] = {
+        {format_of(ratings_format::movielens_csv), keep_all},
+        {format_of(ratings_format::movielens_csv), ids_only},
+        {other_columns, keep_all}};
+    for (const auto& [fmt, opt] : cases) {
+        const auto [da, ra] = load_csv(a, fmt, opt);
+        const auto [db, rb] = load_csv(b, fmt, opt);
+        INFO("fields " << fmt.fields << ", weights " << opt.weights);
+        CHECK(ra.loaded > 10000);
+        CHECK(ra.skipped > 100);
+        CHECK(ra.loaded == rb.loaded);
+        CHECK(ra.lines == rb.lines);
+        CHECK(ra.blank_lines == rb.blank_lines);
+        REQUIRE(ra.skipped == rb.skipped);
+        REQUIRE(ra.first_skipped.size() == rb.first_skipped.size());
+        for (std::size_t k = 0; k < ra.first_skipped.size(); ++k) {
+            REQUIRE(ra.first_skipped[k].line == rb.first_skipped[k].line);
+            REQUIRE(ra.first_skipped[k].what == rb.first_skipped[k].what);
+        }
+        check_accounting(ra);
+        CHECK(da.users == db.users);
+        CHECK(da.items == db.items);
+        CHECK(da.weights == db.weights);
+        CHECK(da.timestamps == db.timestamps);
+        REQUIRE(da.n_users == db.n_users);
+        REQUIRE(da.n_items == db.n_items);
+        for (std::uint32_t u = 0; u < da.n_users; ++u) {
+            REQUIRE(da.user_ids->integer(u) == db.user_ids->integer(u));
+        }
+        for (std::uint32_t i = 0; i < da.n_items; ++i) {
+            REQUIRE(da.item_ids->integer(i) == db.item_ids->integer(i));
+        }
+    }
 }
 
 TEST_CASE("MovieLens 100K from the shared data folder") {

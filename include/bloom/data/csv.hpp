@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cfloat>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -146,15 +147,19 @@ inline std::size_t split_fields(std::string_view line, std::string_view sep,
     std::size_t count = 0;
     const std::size_t cap = out.size();
     if (sep.size() == 1) {
+        // A byte loop, not memchr: fields are a few bytes, shorter than a call to memchr costs.
         const char c = sep[0];
-        for (;;) {
-            const void* hit = std::memchr(line.data(), c, line.size());
-            if (!hit) break;
-            const auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - line.data());
-            if (count < cap) out[count] = line.substr(0, at);
+        const char* field = line.data();
+        const char* const end = field + line.size();
+        for (const char* p = field; p != end; ++p) {
+            if (*p != c) continue;
+            if (count < cap) {
+                out[count] = std::string_view(field, static_cast<std::size_t>(p - field));
+            }
             ++count;
-            line.remove_prefix(at + 1);
+            field = p + 1;
         }
+        line = std::string_view(field, static_cast<std::size_t>(end - field));
     } else {
         for (;;) {
             const std::size_t at = line.find(sep);
@@ -183,24 +188,108 @@ inline bool is_blank_line(std::string_view s) noexcept {
     return true;
 }
 
+// Scanners for the plain forms of numbers that data files hold ("196", "-5", "3.5"): each reads
+// the number at p (before `end`) and returns the pointer past it, or nullptr when the bytes there
+// do not start with that form. They stop at the first byte that does not belong to it, so the
+// caller checks what follows (a separator, the end). The strict parsers below use them as a fast
+// path and leave every other field, and every error, to std::from_chars; the loaders use them
+// to read a whole line in one pass (loaders.hpp).
+
+// The value of a decimal digit; 10 or more for any other byte.
+inline unsigned digit_value(char c) noexcept {
+    return static_cast<unsigned>(static_cast<unsigned char>(c)) - unsigned{'0'};
+}
+
+// 1 to 19 decimal digits (below 10^19 < 2^64, so nothing overflows).
+inline const char* scan_u64(const char* p, const char* end, std::uint64_t& out) noexcept {
+    const char* const start = p;
+    std::uint64_t v = 0;
+    for (; p != end; ++p) {
+        const unsigned d = digit_value(*p);
+        if (d > 9) break;
+        v = v * 10 + d;
+    }
+    if (p == start || p - start > 19) return nullptr;
+    out = v;
+    return p;
+}
+
+// An optional '-', then 1 to 18 decimal digits (below 10^18 < 2^63).
+inline const char* scan_i64(const char* p, const char* end, std::int64_t& out) noexcept {
+    const bool neg = p != end && *p == '-';
+    std::uint64_t v = 0;
+    const char* const q = scan_u64(p + (neg ? 1 : 0), end, v);
+    if (!q || q - p > (neg ? 19 : 18)) return nullptr;
+    out = neg ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v);
+    return q;
+}
+
+// [-]digits[.digits], at most 7 digits in all. The digits m (below 10^7 < 2^24) and 10^k
+// (k <= 7) are exact floats, and IEEE division rounds the exact quotient m / 10^k once, to
+// nearest: the correctly rounded value of the decimal, which std::from_chars returns too. Never
+// used where float arithmetic may be wider than float or be rewritten (FLT_EVAL_METHOD != 0,
+// -ffast-math): nullptr there.
+inline const char* scan_decimal(const char* p, const char* end, float& out) noexcept {
+#if defined(__FAST_MATH__) || !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+    (void)p;
+    (void)end;
+    (void)out;
+    return nullptr;
+#else
+    static constexpr float pow10[8] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f};
+    const bool neg = p != end && *p == '-';
+    if (neg) ++p;
+    const char* const start = p;
+    std::uint32_t m = 0;
+    for (; p != end && p - start < 8; ++p) {
+        const unsigned d = digit_value(*p);
+        if (d > 9) break;
+        m = m * 10 + d;
+    }
+    const auto whole = p - start;
+    if (whole == 0) return nullptr;
+    std::ptrdiff_t frac = 0;
+    if (p != end && *p == '.') {
+        const char* const f = ++p;
+        for (; p != end && p - start < 9; ++p) {
+            const unsigned d = digit_value(*p);
+            if (d > 9) break;
+            m = m * 10 + d;
+        }
+        frac = p - f;
+        if (frac == 0) return nullptr;
+    }
+    if (whole + frac > 7) return nullptr;
+    const float v = static_cast<float>(m) / pow10[frac];
+    out = neg ? -v : v;
+    return p;
+#endif
+}
+
 // Strict parsers: the whole field must be the number.
 inline bool parse_u64(std::string_view s, std::uint64_t& out) noexcept {
     if (s.empty()) return false;
-    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+    const char* const end = s.data() + s.size();
+    if (scan_u64(s.data(), end, out) == end) return true;
+    const auto r = std::from_chars(s.data(), end, out);
+    return r.ec == std::errc() && r.ptr == end;
 }
 
 inline bool parse_i64(std::string_view s, std::int64_t& out) noexcept {
     if (s.empty()) return false;
-    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+    const char* const end = s.data() + s.size();
+    if (scan_i64(s.data(), end, out) == end) return true;
+    const auto r = std::from_chars(s.data(), end, out);
+    return r.ec == std::errc() && r.ptr == end;
 }
 
 // A finite float (rejects "nan", "inf" and values out of float's range).
 inline bool parse_float(std::string_view s, float& out) noexcept {
     if (s.empty()) return false;
-    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(out);
+    const char* const end = s.data() + s.size();
+    if (scan_decimal(s.data(), end, out) == end) return true;
+    const auto r = std::from_chars(s.data(), end, out);
+    return r.ec == std::errc() && r.ptr == end && std::isfinite(out);
 }
 
 // Code points that print as nothing, or as a blank that cannot be told from a space: C1

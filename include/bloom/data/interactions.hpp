@@ -67,32 +67,13 @@ public:
     }
 
     // The dense id of `raw`, adding it if new. Integer maps take integers, string maps text.
+    // An id already in the direct table is found inline; the rest goes to intern_slow.
     std::uint32_t intern(std::uint64_t raw) {
-        require(id_kind::integer, "intern(integer)");
-        if (raw < direct_.size()) {
-            std::uint32_t& d = direct_[static_cast<std::size_t>(raw)];
-            if (d == 0) d = add(raw);
-            return d - 1;
+        if (BLOOM_LIKELY(raw < direct_.size())) {  // direct_ stays empty in a string map
+            const std::uint32_t d = direct_[static_cast<std::size_t>(raw)];
+            if (BLOOM_LIKELY(d != 0)) return d - 1;
         }
-        if (raw < direct_limit()) {  // widen the direct table (at least doubling), look again
-            std::size_t n = direct_.empty() ? 1024 : direct_.size() * 2;
-            while (n <= raw) n *= 2;
-            direct_.assign(n, 0);
-            rebuild(slots_.size());
-            return intern(raw);
-        }
-        if ((hashed_ + 1) * 2 > slots_.size()) grow();
-        const std::size_t mask = slots_.size() - 1;
-        for (std::size_t h = hash_int(raw) & mask;; h = (h + 1) & mask) {
-            slot& s = slots_[h];
-            if (s.id1 == 0) {
-                s.tag = raw;
-                s.id1 = add(raw);
-                ++hashed_;
-                return s.id1 - 1;
-            }
-            if (s.tag == raw) return s.id1 - 1;
-        }
+        return intern_slow(raw);
     }
 
     std::uint32_t intern(std::string_view raw) {
@@ -253,6 +234,35 @@ public:
     }
 
 private:
+    // intern(integer) for an id not in the direct table (new, large, or a string map).
+    std::uint32_t intern_slow(std::uint64_t raw) {
+        require(id_kind::integer, "intern(integer)");
+        if (raw < direct_.size()) {
+            std::uint32_t& d = direct_[static_cast<std::size_t>(raw)];
+            if (d == 0) d = add(raw);
+            return d - 1;
+        }
+        if (raw < direct_limit()) {  // widen the direct table (at least doubling), look again
+            std::size_t n = direct_.empty() ? 1024 : direct_.size() * 2;
+            while (n <= raw) n *= 2;
+            direct_.assign(n, 0);
+            rebuild(slots_.size());
+            return intern(raw);
+        }
+        if ((hashed_ + 1) * 2 > slots_.size()) grow();
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t h = hash_int(raw) & mask;; h = (h + 1) & mask) {
+            slot& s = slots_[h];
+            if (s.id1 == 0) {
+                s.tag = raw;
+                s.id1 = add(raw);
+                ++hashed_;
+                return s.id1 - 1;
+            }
+            if (s.tag == raw) return s.id1 - 1;
+        }
+    }
+
     struct slot {
         std::uint64_t tag = 0;  // the integer id, or the string's hash
         std::uint32_t id1 = 0;  // dense id + 1; 0: empty

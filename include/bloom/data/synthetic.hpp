@@ -53,7 +53,7 @@ struct synthetic_config {
     double noise = 0.05;                     // share of interactions drawn by popularity alone
     bool unique = true;                      // never the same (user, item) twice
     bool ratings = false;                    // fill weights with ratings 1..5 from the score
-    bool half_stars = false;                 // with ratings: 0.5..5 in steps of 0.5 (MovieLens 10M on)
+    bool half_stars = false;                 // with ratings: 0.5..5 in half steps (as ML-10M on)
     bool timestamps = true;                  // increasing timestamps per user
     std::uint64_t seed = 42;                 // used by make_synthetic(cfg)
 
