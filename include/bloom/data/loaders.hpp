@@ -20,10 +20,6 @@
 #include <system_error>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include <bloom/config.hpp>
 #include <bloom/data/csv.hpp>
 #include <bloom/data/interactions.hpp>
@@ -213,23 +209,11 @@ inline std::string cr_hint(std::string_view line) {
            "end lines, so a file with \\r-only line ends reads as one long line)";
 }
 
-// Asks the kernel to back a large column with transparent huge pages (Linux; elsewhere, or for
-// a column under 4 MiB, nothing): the columns are written once, front to back, and with 4 KiB
-// pages every 4 KiB written costs a page fault (125,000 for the 500 MB of a 25M-line file).
-// Advice only: without THP (or with it off) the call fails or does nothing, which is ignored.
+// advise_huge_pages for a column's capacity (csv.hpp): the columns are written once, front to
+// back; with 4 KiB pages the 500 MB of a 25M-line file cost 125,000 page faults.
 template <class T>
 void advise_huge_pages(const std::vector<T>& v) noexcept {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    const std::size_t bytes = v.capacity() * sizeof(T);
-    if (bytes < (std::size_t{4} << 20)) return;
-    constexpr std::uintptr_t page = 4096;
-    const auto first = reinterpret_cast<std::uintptr_t>(v.data());
-    const std::uintptr_t begin = (first + page - 1) & ~(page - 1);
-    const std::uintptr_t end = (first + bytes) & ~(page - 1);
-    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#else
-    (void)v;
-#endif
+    advise_huge_pages(v.data(), v.capacity() * sizeof(T));
 }
 
 // Gives back a column's spare capacity only when it is large (a copy costs a second column).
