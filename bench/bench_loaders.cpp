@@ -200,20 +200,32 @@ int load_once(const char* path) {
 // after generating (a file to time loads on by hand, and the generator's cost in a fresh process).
 int write_once(const char* path) {
     using clock = std::chrono::steady_clock;
+    auto cpu_seconds = [] {
+        rusage ru{};
+        ::getrusage(RUSAGE_SELF, &ru);
+        return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    };
+    auto seconds = [](clock::time_point a, clock::time_point b) {
+        return std::chrono::duration<double>(b - a).count();
+    };
     const data::synthetic_config c = config();
     const auto t0 = clock::now();
+    const double c0 = cpu_seconds();
     const data::interactions d = data::make_synthetic(c);
     const auto t1 = clock::now();
+    const double c1 = cpu_seconds();
     rusage ru{};
     ::getrusage(RUSAGE_SELF, &ru);
     const std::size_t bytes = data::write_movielens(path, d);
     const auto t2 = clock::now();
-    std::printf("generated %llu interactions (%u users, %u items) in %.2f s, peak RSS %.1f MB, "
-                "columns %.1f MB; wrote %zu bytes to %s in %.2f s\n",
+    const double c2 = cpu_seconds();
+    std::printf("generated %llu interactions (%u users, %u items) in %.2f s (CPU %.2f s), peak "
+                "RSS %.1f MB, columns %.1f MB; wrote %zu bytes to %s in %.2f s (CPU %.2f s)\n",
                 static_cast<unsigned long long>(d.size()), d.n_users, d.n_items,
-                std::chrono::duration<double>(t1 - t0).count(), max_rss_mb(ru),
-                static_cast<double>(column_bytes(d)) / 1e6, bytes, path,
-                std::chrono::duration<double>(t2 - t1).count());
+                seconds(t0, t1), c1 - c0, max_rss_mb(ru),
+                static_cast<double>(column_bytes(d)) / 1e6, bytes, path, seconds(t1, t2),
+                c2 - c1);
     return 0;
 }
 
