@@ -67,18 +67,26 @@ std::uint64_t column_bytes(const data::interactions& d) {
 
 double max_rss_mb(const rusage& ru) { return static_cast<double>(ru.ru_maxrss) * 1024.0 / 1e6; }
 
+// The temporary folder, removed with everything in it when the program ends.
+struct temp_folder {
+    std::string path;
+    temp_folder()
+        : path((std::filesystem::temp_directory_path() /
+                ("bloom-bench-loaders-" + std::to_string(::getpid())))
+                   .string()) {
+        std::filesystem::create_directories(path);
+    }
+    temp_folder(const temp_folder&) = delete;
+    temp_folder& operator=(const temp_folder&) = delete;
+    ~temp_folder() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+
 const std::string& folder() {
-    static const std::string dir = [] {
-        const auto d = std::filesystem::temp_directory_path() /
-                       ("bloom-bench-loaders-" + std::to_string(::getpid()));
-        std::filesystem::create_directories(d);
-        std::atexit([] {
-            std::error_code ec;
-            std::filesystem::remove_all(folder(), ec);
-        });
-        return d.string();
-    }();
-    return dir;
+    static const temp_folder dir;
+    return dir.path;
 }
 
 const std::string& csv_path() {
