@@ -11,7 +11,8 @@
 // the hashes, but it writes nothing the next hash reads, so consecutive keys are independent and
 // the CPU overlaps them as it would in a loop over ids. (Checked on 2026-12-02 with a variant
 // that xor-accumulates the hashes and calls DoNotOptimize once per batch: the same ns per key
-// within noise. A chain in which each key depends on the previous hash is 3-4 times slower.)
+// within noise. A chain in which each key depends on the previous hash is 2.4-4 times slower;
+// figures in docs/hashing.md.)
 // The seed is a run-time value (DoNotOptimize before the loop) but loop-invariant, so per-seed
 // work (XXH3's keyed secret, multiply_shift's a and b) is hoisted, as in a spec's loop over ids.
 // The 64-bit keys come from mt19937_64: full 64-bit values, the high word random too.
