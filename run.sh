@@ -3,7 +3,8 @@
 #   ./run.sh demo   build (Release) and run the main example on the built-in synthetic data
 #   ./run.sh test   build everything with warnings as errors and run the whole test suite, then
 #                   build it again with Clang under AddressSanitizer and UndefinedBehaviorSanitizer
-#                   and run it there, then run each fuzz harness for a bounded time
+#                   and run it there, the threads tests under ThreadSanitizer, then run each fuzz
+#                   harness for a bounded time
 # Also: ./run.sh paper [options]  build (Release) and run bloom-paper, the paper's network experiment
 #       ./run.sh bloom ARGS...      build (Release) and run the bloom tool (train, eval, recommend...)
 #       ./run.sh bench [filter]   build (Release) and run the Google Benchmark suites.
@@ -107,7 +108,15 @@ case "$cmd" in
             -DBLOOM_BUILD_EXAMPLES="$([ "${BLOOM_SANITIZE_EXAMPLES:-0}" = 1 ] && echo ON || echo OFF)"
         (cd build/sanitize && ctest --output-on-failure -j "$JOBS" -E "$SANITIZE_SKIP")
         echo "run.sh test: the suite passed under ASan and UBSan ($(elapsed "$t0") s so far)"
-        # 3. Every fuzz harness for a bounded time, from its seed corpus.
+        # 3. The concurrent training paths (Hogwild workers) under ThreadSanitizer: every race
+        #    fails, except the one on shared weights that tests/threads/tsan.supp names.
+        cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+            "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" -DBLOOM_TSAN=ON -DBLOOM_WERROR=ON \
+            -DBLOOM_BUILD_TESTS=ON -DBLOOM_BUILD_EXAMPLES=OFF -DBLOOM_BUILD_BENCHMARKS=OFF >/dev/null
+        cmake --build build/tsan -j "$JOBS" --target test_threads
+        (cd build/tsan && ctest --output-on-failure -j "$JOBS" -R '^threads: ')
+        echo "run.sh test: the threads tests passed under ThreadSanitizer ($(elapsed "$t0") s so far)"
+        # 4. Every fuzz harness for a bounded time, from its seed corpus.
         configure_build build/fuzz Debug -DCMAKE_CXX_COMPILER=clang++ -DBLOOM_BUILD_FUZZERS=ON \
             -DBLOOM_BUILD_TESTS=OFF -DBLOOM_BUILD_EXAMPLES=OFF -DBLOOM_BUILD_BENCHMARKS=OFF
         tests/fuzz/run_fuzzers.sh build/fuzz "${BLOOM_FUZZ_SECONDS:-20}"

@@ -76,6 +76,8 @@ struct train_settings {
     // the network's
     std::string coding = "bloom", hidden = "256", activation = "relu", output = "softmax";
     double dropout = 0.0;
+    // How to train, not what: not kept in the model file.
+    std::uint32_t threads = 1;
 
     template <class A>
     void archive(A& a) {
@@ -333,6 +335,7 @@ bm::fit_report model_of<U, I>::train(const corpus& c, const train_settings& s,
     f.batch = s.batch;
     f.objective = parse_loss(s.loss);
     f.seed = s.seed;
+    f.threads = s.threads;
     f.state = &state;
     f.on_epoch = on_epoch;
     return m_.fit(c.data.users, c.data.items, f);
@@ -795,6 +798,9 @@ void check_train(const train_cli& t, const CLI::App& app) {
                 throw usage_error(std::string("bloom train: ") + o +
                                   " is the factorization's; the network takes --coding, --hidden, "
                                   "--activation, --dropout and --output");
+        if (s.threads != 1)
+            throw usage_error("bloom train: --threads: the network trains on one thread; "
+                              "several threads are the factorization's");
         if (t.checkpoint_every > 0)
             throw usage_error("bloom train: --checkpoint-every: the network is not resumed exactly "
                               "yet, so it has no checkpoints");
@@ -1218,6 +1224,10 @@ int main(int argc, char** argv) {
     train->add_option("--l2", l2, "L2 weight decay (default: 1e-6; the network: 0)");
     train->add_option("--loss", t.s.loss, "loss: " + join(losses))->capture_default_str()->check(CLI::IsMember(losses));
     train->add_option("--seed", t.s.seed, "initialisation, hashing, shuffling and negatives")->capture_default_str();
+    train->add_option("--threads", t.s.threads,
+                      "training threads (0: every core); 1 is reproducible bit for bit, more run "
+                      "Hogwild workers (docs/scaling.md)")
+        ->capture_default_str();
     train->add_option("--checkpoint-every", t.checkpoint_every, "write --model every N epochs (0: only at the end)");
     train->add_option("--resume", t.resume, "continue the training saved in this model file")->check(CLI::ExistingFile);
     train->add_flag("--no-optimizer-state", t.no_optimizer_state,

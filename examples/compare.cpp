@@ -62,7 +62,10 @@ examples::data_options default_data() {
 
 struct settings {
     examples::data_options data = default_data();
-    std::uint32_t dim = 32, epochs = 10, batch = 256, k_eval = 10, threads = 0;
+    std::uint32_t dim = 32, epochs = 10, batch = 256, k_eval = 10;
+    // --threads: training and evaluation threads (0: every core). Not given: training on one
+    // thread (reproducible bit for bit) and evaluation on every core (the same numbers either way).
+    std::uint32_t threads = 1, eval_threads = 0;
     double lr = 1e-2, l2 = 1e-6, test_share = 0.2, head_share = 0.5;
     std::uint32_t history_k = 1;
     std::string loss = "bpr";
@@ -227,6 +230,7 @@ row train_and_evaluate(Model& model, const dataset& d, const settings& s, row r)
     f.batch = s.batch;
     f.objective = parse_loss(s.loss);
     f.seed = training_seed(s);
+    f.threads = s.threads;
     const examples::progress_mode show = progress_of(s);
     // In columns on a terminal, single-spaced in a log.
     const bool cols = show == examples::progress_mode::terminal;
@@ -242,7 +246,7 @@ row train_and_evaluate(Model& model, const dataset& d, const settings& s, row r)
         model.prepare_scoring();
         bloom::eval::ranking_options eo;
         eo.k = s.k_eval;
-        eo.threads = s.threads;
+        eo.threads = s.eval_threads;
         r.m = bloom::eval::evaluate_ranking(
             [&](std::uint32_t u, float* scores) { model.score_user(u, scores); }, d.n_items,
             d.train_lists, d.test_lists, eo);
@@ -558,7 +562,7 @@ row popularity_row(const dataset& d, const settings& s, const std::vector<std::u
     r.k = 0;
     bloom::eval::ranking_options eo;
     eo.k = s.k_eval;
-    eo.threads = s.threads;
+    eo.threads = s.eval_threads;
     r.m = bm::evaluate_popularity(item_counts, d.train_lists, d.test_lists, eo);
     return r;
 }
@@ -639,6 +643,7 @@ nlohmann::json settings_json(const settings& s) {
                                  {"test_share", s.test_share},
                                  {"eval_k", s.k_eval},
                                  {"threads", s.threads},
+                                 {"eval_threads", s.eval_threads},
                                  {"seed", s.seed},
                                  {"train_seed", training_seed(s)},
                                  {"hash_seeds", s.hash_seeds},
@@ -882,7 +887,10 @@ int main(int argc, char** argv) {
                    "P@5, p5 with --eval-k 5)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    app.add_option("--threads", s.threads, "evaluation threads (0: all cores)")->capture_default_str();
+    auto* threads_opt = app.add_option(
+        "--threads", s.threads,
+        "training and evaluation threads (0: every core); not given: training on 1 thread (bit "
+        "for bit reproducible; more run Hogwild workers, docs/scaling.md), evaluation on every core");
     app.add_option("--seed", s.seed, "seed of data, split, initialisation and sampling")
         ->capture_default_str();
     app.add_option("--train-seed", s.train_seed,
@@ -917,6 +925,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& x) {
         return app.exit(x) == 0 ? 0 : 2;
     }
+    if (threads_opt->count() > 0) s.eval_threads = s.threads;
 
     if (list_hashes) {
         bloom::for_each_policy([](auto tag) {
@@ -945,7 +954,11 @@ int main(int argc, char** argv) {
                   << " test interactions\n"
                   << "model: factorization, dim " << s.dim << ", " << s.loss << " loss, lazy Adam lr "
                   << s.lr << ", L2 " << s.l2 << ", batch " << s.batch << ", " << s.epochs
-                  << " epochs, compress " << s.compress << ", one training thread\n\n";
+                  << " epochs, compress " << s.compress << ", "
+                  << (s.threads == 1 ? std::string("one training thread")
+                                     : s.threads == 0 ? std::string("training on every core (Hogwild)")
+                                                      : std::to_string(s.threads) + " training threads (Hogwild)")
+                  << "\n\n";
 
         std::optional<results_writer> out;
         if (!s.out.empty()) out.emplace(s.out, d, s, std::vector<std::string>(argv, argv + argc));

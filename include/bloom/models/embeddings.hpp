@@ -20,6 +20,14 @@
 //                                                // row (no copy needed), else nullptr
 //   void backward(std::uint32_t id, const Scalar* grad);   // accumulate d loss / d embedding
 //   void step();                 // optimizer step on the rows this batch touched, then forget them
+//   void prefetch(std::uint32_t id) const;  // optional: a hint that id's rows are needed soon
+//
+// For training on several threads (fit_options::threads), a kind also offers
+//   void backward(std::uint32_t id, const Scalar* grad, unsigned worker);  // worker's accumulator
+//   void set_workers(unsigned n);                 // accumulators for n workers, before they start
+//   void step_concurrent(unsigned worker, std::uint64_t index);  // the worker's step, lock-free
+//   void end_concurrent(std::uint64_t steps);     // after the workers joined
+// (every kind here does; see trainable_table).
 //   std::size_t parameters() const;                        // learned scalars
 //   std::string describe() const;
 //
@@ -126,6 +134,41 @@ struct has_update_rows<
         std::declval<matrix<Scalar>&>(), std::declval<const std::uint32_t*>(),
         std::declval<const Scalar*>(), std::size_t{}))>> : std::true_type {};
 
+// Whether Opt can update rows from several threads at once: update_rows_concurrent(t, table,
+// rows, grads, n) and advance_steps(n), as bloom::optim's optimizers can.
+template <class Opt, class Scalar, class = void>
+struct has_concurrent_update : std::false_type {};
+template <class Opt, class Scalar>
+struct has_concurrent_update<
+    Opt, Scalar,
+    std::void_t<decltype(std::declval<Opt&>().update_rows_concurrent(
+                    std::uint64_t{}, std::declval<matrix<Scalar>&>(),
+                    std::declval<const std::uint32_t*>(), std::declval<const Scalar*>(),
+                    std::size_t{})),
+                decltype(std::declval<Opt&>().advance_steps(std::uint64_t{})),
+                decltype(std::declval<Opt&>().allocate(Eigen::Index{}, Eigen::Index{}))>>
+    : std::true_type {};
+
+// Whether Opt offers prefetch_row(row) (bloom::optim's optimizers do).
+template <class Opt, class = void>
+struct has_prefetch_row : std::false_type {};
+template <class Opt>
+struct has_prefetch_row<Opt, std::void_t<decltype(std::declval<const Opt&>().prefetch_row(
+                                 std::uint32_t{}))>> : std::true_type {};
+
+// Asks for the cache lines of n scalars at p, for writing.
+template <class Scalar>
+BLOOM_ALWAYS_INLINE void prefetch_span(const Scalar* p, std::size_t n) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    constexpr std::size_t line = 64 / sizeof(Scalar);
+    for (std::size_t k = 0; k < n; k += line) __builtin_prefetch(p + k, 1, 3);
+    __builtin_prefetch(p + n - 1, 1, 3);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 }  // namespace detail
 
 // How a hashed kind finds an id's rows: the spec these options describe (4-byte integer keys).
@@ -221,8 +264,52 @@ public:
     const matrix<Scalar>& weights() const noexcept { return w_; }
     const Scalar* row(std::uint32_t r) const noexcept { return w_.data() + r * w_.cols(); }
     row_grads<Scalar>& grads() noexcept { return grads_; }
+    // Worker w's accumulator (0 is grads()); see set_workers().
+    row_grads<Scalar>& grads(unsigned w) noexcept {
+        BLOOM_ASSERT(w <= extra_.size());
+        return w == 0 ? grads_ : extra_[w - 1];
+    }
     Opt& optimizer() noexcept { return opt_; }
     const Opt& optimizer() const noexcept { return opt_; }
+
+    // Concurrent training (Hogwild): n workers, each with its own gradient accumulator, apply
+    // their batches to the shared weights and optimizer state without locks. Allocates the
+    // accumulators (4 bytes per row each, plus the touched rows) and the optimizer state now,
+    // before the threads start. n = 1 frees the extra accumulators.
+    void set_workers(unsigned n) {
+        if (n == 0) n = 1;
+        if constexpr (!detail::has_concurrent_update<Opt, Scalar>::value) {
+            if (n > 1)
+                ::bloom::detail::throw_invalid(
+                    "trainable_table: the optimizer has no update_rows_concurrent(), "
+                    "advance_steps() and allocate(), which training on several threads needs");
+        }
+        extra_.resize(n - 1);
+        for (row_grads<Scalar>& g : extra_)
+            if (g.rows() != static_cast<std::size_t>(w_.rows()) ||
+                g.dim() != static_cast<std::size_t>(w_.cols()))
+                g.reset_shape(static_cast<std::size_t>(w_.rows()), static_cast<std::size_t>(w_.cols()));
+        if constexpr (detail::has_concurrent_update<Opt, Scalar>::value)
+            opt_.allocate(w_.rows(), w_.cols());
+    }
+    unsigned workers() const noexcept { return static_cast<unsigned>(extra_.size() + 1); }
+    // Worker w's step: its touched rows take the update of step steps() + index + 1 (the
+    // optimizer's step count advances only in end_concurrent()), then are forgotten. Safe to
+    // call from several threads at once with different w: it writes only the rows' weights and
+    // state, and races on a row shared by two workers are the Hogwild kind (an update may be
+    // partly lost), never a crash.
+    void step_concurrent(unsigned w, std::uint64_t index) {
+        row_grads<Scalar>& g = grads(w);
+        if (g.empty()) return;
+        if constexpr (detail::has_concurrent_update<Opt, Scalar>::value)
+            opt_.update_rows_concurrent(opt_.steps() + index + 1, w_, g.rows_data(),
+                                        g.values_data(), g.touched());
+        g.clear();
+    }
+    // After a concurrent epoch (all workers joined): the optimizer counts the steps taken.
+    void end_concurrent(std::uint64_t steps) {
+        if constexpr (detail::has_concurrent_update<Opt, Scalar>::value) opt_.advance_steps(steps);
+    }
 
     void step() {
         if (grads_.empty()) return;
@@ -235,6 +322,16 @@ public:
     }
 
     std::size_t parameters() const noexcept { return static_cast<std::size_t>(w_.size()); }
+
+    // Asks the CPU to start loading row r, its gradient slot and its optimizer state: a batch's rows are random in
+    // a table larger than the cache, and asking for the next examples' rows while this one is
+    // computed overlaps their memory latencies. Only a hint: it changes no value.
+    BLOOM_ALWAYS_INLINE void prefetch(std::uint32_t r) const noexcept {
+        BLOOM_ASSERT(static_cast<Eigen::Index>(r) < w_.rows());
+        detail::prefetch_span(row(r), static_cast<std::size_t>(w_.cols()));
+        grads_.prefetch(r);
+        if constexpr (detail::has_prefetch_row<Opt>::value) opt_.prefetch_row(r);
+    }
 
     // Model files: the weights and the optimizer (its state when the archive keeps it). A
     // pending batch gradient is not saved: save between steps.
@@ -260,6 +357,7 @@ private:
     matrix<Scalar> w_;
     Opt opt_;
     row_grads<Scalar> grads_;
+    std::vector<row_grads<Scalar>> extra_;  // workers 1.. of concurrent training
 };
 
 // --- full table ------------------------------------------------------------------------------
@@ -304,11 +402,20 @@ public:
         BLOOM_ASSERT(id < n_);
         return t_.row(id);
     }
-    BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g) {
+    BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
         BLOOM_ASSERT(id < n_);
-        t_.grads().add(id, Scalar(1), g);
+        t_.grads(worker).add(id, Scalar(1), g);
+    }
+    // A hint that id's rows are needed soon (see trainable_table::prefetch).
+    BLOOM_ALWAYS_INLINE void prefetch(std::uint32_t id) const noexcept {
+        BLOOM_ASSERT(id < n_);
+        t_.prefetch(id);
     }
     void step() { t_.step(); }
+    // Concurrent training: see trainable_table::set_workers().
+    void set_workers(unsigned n) { t_.set_workers(n); }
+    void step_concurrent(unsigned w, std::uint64_t index) { t_.step_concurrent(w, index); }
+    void end_concurrent(std::uint64_t steps) { t_.end_concurrent(steps); }
 
     trainable_table<Scalar, Opt>& table() noexcept { return t_; }
 
@@ -396,12 +503,22 @@ public:
         BLOOM_ASSERT(id < n_);
         kernels::sum_rows(out, t_.weights().data(), positions(id), k_, scale_, dim_);
     }
-    BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g) {
+    BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
         BLOOM_ASSERT(id < n_);
         const std::uint32_t* p = positions(id);
-        for (std::uint32_t j = 0; j < k_; ++j) t_.grads().add(p[j], scale_, g);
+        row_grads<Scalar>& acc = t_.grads(worker);
+        for (std::uint32_t j = 0; j < k_; ++j) acc.add(p[j], scale_, g);
+    }
+    BLOOM_ALWAYS_INLINE void prefetch(std::uint32_t id) const noexcept {
+        BLOOM_ASSERT(id < n_);
+        const std::uint32_t* p = positions(id);
+        for (std::uint32_t j = 0; j < k_; ++j) t_.prefetch(p[j]);
     }
     void step() { t_.step(); }
+    // Concurrent training: see trainable_table::set_workers().
+    void set_workers(unsigned n) { t_.set_workers(n); }
+    void step_concurrent(unsigned w, std::uint64_t index) { t_.step_concurrent(w, index); }
+    void end_concurrent(std::uint64_t steps) { t_.end_concurrent(steps); }
 
     trainable_table<Scalar, Opt>& table() noexcept { return t_; }
     const trainable_table<Scalar, Opt>& table() const noexcept { return t_; }
@@ -474,20 +591,41 @@ public:
         for (std::uint32_t j = 0; j < base_.k(); ++j)
             kernels::axpy(out, w[j], base_table().row(pos[j]), d);
     }
-    void backward(std::uint32_t id, const Scalar* g) {
+    void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
         BLOOM_ASSERT(id < ids());
         const std::uint32_t* pos = base_.positions(id);
         const Scalar* w = p_.row(id);
         const std::uint32_t d = dim();
-        for (std::uint32_t j = 0; j < base_.k(); ++j) {
-            g_[j] = kernels::dot(base_table().row(pos[j]), g, d);
-            base_.table().grads().add(pos[j], w[j], g);
+        const std::uint32_t k = base_.k();
+        Scalar* gw = g_.data() + static_cast<std::size_t>(worker) * k;  // the worker's scratch
+        row_grads<Scalar>& acc = base_.table().grads(worker);
+        for (std::uint32_t j = 0; j < k; ++j) {
+            gw[j] = kernels::dot(base_table().row(pos[j]), g, d);
+            acc.add(pos[j], w[j], g);
         }
-        p_.grads().add(id, Scalar(1), g_.data());
+        p_.grads(worker).add(id, Scalar(1), gw);
+    }
+    void prefetch(std::uint32_t id) const noexcept {
+        BLOOM_ASSERT(id < ids());
+        base_.prefetch(id);
+        p_.prefetch(id);
     }
     void step() {
         base_.step();
         p_.step();
+    }
+    void set_workers(unsigned n) {
+        base_.set_workers(n);
+        p_.set_workers(n);
+        g_.assign(static_cast<std::size_t>(n == 0 ? 1 : n) * base_.k(), Scalar(0));
+    }
+    void step_concurrent(unsigned w, std::uint64_t index) {
+        base_.step_concurrent(w, index);
+        p_.step_concurrent(w, index);
+    }
+    void end_concurrent(std::uint64_t steps) {
+        base_.end_concurrent(steps);
+        p_.end_concurrent(steps);
     }
 
 private:
@@ -581,16 +719,33 @@ public:
         const Scalar* b = rem_.row(id % r_);
         kernels::mul(out, a, b, dim_);
     }
-    void backward(std::uint32_t id, const Scalar* g) {
+    void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
         BLOOM_ASSERT(id < n_);
         const Scalar* a = q_.row(id / r_);
         const Scalar* b = rem_.row(id % r_);
-        kernels::mul_add(q_.grads().row(id / r_), g, b, dim_);
-        kernels::mul_add(rem_.grads().row(id % r_), g, a, dim_);
+        kernels::mul_add(q_.grads(worker).row(id / r_), g, b, dim_);
+        kernels::mul_add(rem_.grads(worker).row(id % r_), g, a, dim_);
+    }
+    void prefetch(std::uint32_t id) const noexcept {
+        BLOOM_ASSERT(id < n_);
+        q_.prefetch(id / r_);
+        rem_.prefetch(id % r_);
     }
     void step() {
         q_.step();
         rem_.step();
+    }
+    void set_workers(unsigned n) {
+        q_.set_workers(n);
+        rem_.set_workers(n);
+    }
+    void step_concurrent(unsigned w, std::uint64_t index) {
+        q_.step_concurrent(w, index);
+        rem_.step_concurrent(w, index);
+    }
+    void end_concurrent(std::uint64_t steps) {
+        q_.end_concurrent(steps);
+        rem_.end_concurrent(steps);
     }
 
 private:
@@ -721,16 +876,30 @@ public:
         kernels::sum_rows(out, t_.weights().data(), pos_.data() + static_cast<std::size_t>(id) * k_,
                           k_, scale_, dim_);
     }
-    void backward(std::uint32_t id, const Scalar* g) {
+    void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
         BLOOM_ASSERT(id < n_);
+        row_grads<Scalar>& acc = t_.grads(worker);
         if (own_[id] >= 0) {
-            t_.grads().add(static_cast<std::uint32_t>(own_[id]), Scalar(1), g);
+            acc.add(static_cast<std::uint32_t>(own_[id]), Scalar(1), g);
             return;
         }
         const std::uint32_t* p = pos_.data() + static_cast<std::size_t>(id) * k_;
-        for (std::uint32_t j = 0; j < k_; ++j) t_.grads().add(p[j], scale_, g);
+        for (std::uint32_t j = 0; j < k_; ++j) acc.add(p[j], scale_, g);
+    }
+    void prefetch(std::uint32_t id) const noexcept {
+        BLOOM_ASSERT(id < n_);
+        if (own_[id] >= 0) {
+            t_.prefetch(static_cast<std::uint32_t>(own_[id]));
+            return;
+        }
+        const std::uint32_t* p = pos_.data() + static_cast<std::size_t>(id) * k_;
+        for (std::uint32_t j = 0; j < k_; ++j) t_.prefetch(p[j]);
     }
     void step() { t_.step(); }
+    // Concurrent training: see trainable_table::set_workers().
+    void set_workers(unsigned n) { t_.set_workers(n); }
+    void step_concurrent(unsigned w, std::uint64_t index) { t_.step_concurrent(w, index); }
+    void end_concurrent(std::uint64_t steps) { t_.end_concurrent(steps); }
 
 private:
     std::size_t check(std::uint32_t n, const std::vector<std::uint64_t>& counts,
@@ -857,14 +1026,25 @@ public:
         }
         kernels::sum_rows(out, t_.weights().data(), positions(id), c, scale(c), dim_);
     }
-    BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g) {
+    BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
         BLOOM_ASSERT(id < n_);
         const std::uint32_t c = set_bits(id);
         const std::uint32_t* p = positions(id);
         const Scalar s = scale(c);
-        for (std::uint32_t j = 0; j < c; ++j) t_.grads().add(p[j], s, g);
+        row_grads<Scalar>& acc = t_.grads(worker);
+        for (std::uint32_t j = 0; j < c; ++j) acc.add(p[j], s, g);
+    }
+    BLOOM_ALWAYS_INLINE void prefetch(std::uint32_t id) const noexcept {
+        BLOOM_ASSERT(id < n_);
+        const std::uint32_t c = set_bits(id);
+        const std::uint32_t* p = positions(id);
+        for (std::uint32_t j = 0; j < c; ++j) t_.prefetch(p[j]);
     }
     void step() { t_.step(); }
+    // Concurrent training: see trainable_table::set_workers().
+    void set_workers(unsigned n) { t_.set_workers(n); }
+    void step_concurrent(unsigned w, std::uint64_t index) { t_.step_concurrent(w, index); }
+    void end_concurrent(std::uint64_t steps) { t_.end_concurrent(steps); }
 
     trainable_table<Scalar, Opt>& table() noexcept { return t_; }
     const trainable_table<Scalar, Opt>& table() const noexcept { return t_; }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -18,6 +19,7 @@
 #include <numeric>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -115,6 +117,10 @@ struct fit_options {
     loss objective = loss::bpr;
     std::uint32_t n_negatives = 5;  // adaptive hinge only
     std::uint64_t seed = 42;        // shuffling and negative sampling
+    // Training threads: 1 (the default) is deterministic, bit for bit, for a seed; more run
+    // Hogwild workers over shares of each epoch (see concurrent_epoch: not reproducible from run
+    // to run); 0 means every core (std::thread::hardware_concurrency()).
+    std::uint32_t threads = 1;
     // Called after each epoch with (epoch index, seconds, mean loss); may be empty. The index
     // counts the epochs of a resumed state too.
     std::function<void(std::uint32_t, double, double)> on_epoch = {};
@@ -295,9 +301,10 @@ private:
                                            std::uint32_t id) noexcept {
         return *t.view(id);
     }
+    template <bool Concurrent = false>
     BLOOM_ALWAYS_INLINE static void bias_grad(full_embedding<Scalar, BiasOpt>& t, std::uint32_t id,
-                                              Scalar g) {
-        t.table().grads().add_scalar(id, g);
+                                              Scalar g, unsigned worker = 0) {
+        t.table().grads(Concurrent ? worker : 0U).add_scalar(id, g);
     }
     // The embedding of id: the stored row itself when the kind has one, else computed into buf.
     template <class Kind>
@@ -307,7 +314,17 @@ private:
         kind.forward(id, buf);
         return buf;
     }
-    Scalar dot(const Scalar* a, const Scalar* b) const noexcept {
+    // A hint that id's rows (and their optimizer state) are needed soon, for kinds that take one.
+    template <class Kind, class = void>
+    struct has_prefetch : std::false_type {};
+    template <class Kind>
+    struct has_prefetch<Kind, std::void_t<decltype(std::declval<const Kind&>().prefetch(
+                                  std::uint32_t{}))>> : std::true_type {};
+    template <class Kind>
+    BLOOM_ALWAYS_INLINE static void prefetch(const Kind& kind, std::uint32_t id) noexcept {
+        if constexpr (has_prefetch<Kind>::value) kind.prefetch(id);
+    }
+    BLOOM_ALWAYS_INLINE Scalar dot(const Scalar* a, const Scalar* b) const noexcept {
         return kernels::dot(a, b, dim_);
     }
     void check_user(std::uint32_t u) const {
@@ -457,38 +474,21 @@ private:
                 ::bloom::detail::throw_invalid("factorization::fit: interaction " +
                                                std::to_string(t) + ": rating is not finite");
         }
+        const unsigned threads = resolve_threads(opt.threads);
+        if (threads > 1) check_concurrent_support();
         prepared_ = false;
         engine rng(opt.seed);
         // The examples are shuffled in place each epoch, so the training loop reads them
         // sequentially (an index permutation would cost a cache miss per example).
-        struct example {
-            std::uint32_t user, item;
-            float rating;
-        };
         std::vector<example> ex(n);
         for (std::size_t t = 0; t < n; ++t)
             ex[t] = {users[t], items[t], ratings != nullptr ? ratings[t] : 0.0f};
         const std::uint32_t first_epoch = begin_state(opt, users, items, ratings, n, ex.data(), rng);
-        const std::uint32_t d = dim_;
-        const std::uint32_t n_items = items_.ids();
-        const bool implicit = opt.objective != loss::regression;
-        // A minibatch is two passes. The forward pass computes every example's embeddings and
-        // scores (the weights do not change within a batch), so the examples' gathers, dot
-        // products and exponentials are independent and overlap in the CPU; the backward pass
-        // then accumulates the gradients in the same order as one pass would. Embeddings that
-        // are not a stored row (Bloom sums...) are kept in per-batch buffers for the backward.
-        const std::size_t bmax = std::min<std::size_t>(opt.batch, n);
-        std::vector<Scalar> ebuf(3 * bmax * d), best(d), gu(d), gp(d), gn(d);
-        struct slot {
-            const Scalar* eu;
-            const Scalar* ep;
-            const Scalar* en;
-            std::uint32_t neg;
-            Scalar pos_score, neg_score;
-            Scalar dpos, dneg;  // d batch loss / d score (regression: dpos only)
-        };
-        std::vector<slot> sl(bmax);
         const std::size_t n_batches = (n - 1) / opt.batch + 1;
+        if (threads > 1) set_workers(threads);
+        // Each worker's buffers (one worker without threads).
+        std::vector<worker_state> ws;
+        for (unsigned w = 0; w < threads; ++w) ws.emplace_back(*this, opt, n, threads);
 
         fit_report rep;
         for (std::uint32_t epoch = 0; epoch < opt.epochs; ++epoch) {
@@ -498,96 +498,23 @@ private:
             const std::string epoch_start = opt.state != nullptr ? engine_text(rng) : std::string();
             shuffle(ex.data(), n, rng);
             double loss_sum = 0;
-            for (std::size_t b0 = 0; b0 < n; b0 += opt.batch) {
-                const std::size_t b1 = std::min(n, b0 + opt.batch);
-                const std::size_t nb = b1 - b0;
-                const Scalar inv_b = Scalar(1) / static_cast<Scalar>(nb);
-                // The batch's scores summed: infinite or NaN when one of them is (a score can
-                // be infinite while the loss is not: the BPR loss of an infinite margin is 0).
-                double score_sum = 0;
-                // Forward: embeddings, negatives (drawn in example order), scores and losses.
-                for (std::size_t t = 0; t < nb; ++t) {
-                    const example& e = ex[b0 + t];
-                    Scalar* buf = ebuf.data() + 3 * t * d;
-                    slot& x = sl[t];
-                    x.eu = embed(users_, e.user, buf);
-                    x.ep = embed(items_, e.item, buf + d);
-                    const Scalar bu = bias(ub_, e.user);
-                    x.pos_score = dot(x.eu, x.ep) + bu + bias(ib_, e.item);
-                    score_sum += static_cast<double>(x.pos_score);
-                    if (!implicit) {
-                        const Scalar err = x.pos_score - static_cast<Scalar>(e.rating);
-                        loss_sum += static_cast<double>(err * err);
-                        x.dpos = Scalar(2) * err * inv_b;
-                        continue;
-                    }
-                    std::uint32_t j = uniform_below(rng, n_items);
-                    x.en = embed(items_, j, buf + 2 * d);
-                    Scalar neg = dot(x.eu, x.en) + bu + bias(ib_, j);
-                    if (opt.objective == loss::adaptive_hinge) {
-                        for (std::uint32_t s = 1; s < opt.n_negatives; ++s) {
-                            const std::uint32_t j2 = uniform_below(rng, n_items);
-                            const Scalar* p2 = embed(items_, j2, best.data());
-                            const Scalar neg2 = dot(x.eu, p2) + bu + bias(ib_, j2);
-                            if (neg2 > neg) {
-                                neg = neg2;
-                                j = j2;
-                                if (p2 == best.data()) {
-                                    kernels::copy(buf + 2 * d, p2, d);
-                                    x.en = buf + 2 * d;
-                                } else {
-                                    x.en = p2;
-                                }
-                            }
-                        }
-                    }
-                    x.neg = j;
-                    x.neg_score = neg;
-                    score_sum += static_cast<double>(neg);
-                    const loss_grad lg = pair_loss(opt.objective, x.pos_score, neg);
-                    loss_sum += static_cast<double>(lg.value);
-                    x.dpos = lg.dpos * inv_b;
-                    x.dneg = lg.dneg * inv_b;
+            if (threads == 1) {
+                worker_state& w = ws[0];
+                for (std::size_t b0 = 0; b0 < n; b0 += opt.batch) {
+                    const std::size_t nb = std::min<std::size_t>(n - b0, opt.batch);
+                    // Diverged: the batch has touched no gradient and no weight, so the model
+                    // keeps the weights of the last batch whose loss was finite.
+                    if (BLOOM_UNLIKELY(!run_batch<false>(w, ex.data() + b0, nb, rng, 0, opt, loss_sum)))
+                        diverged(!std::isfinite(loss_sum), first_epoch + epoch + 1,
+                                 b0 / opt.batch + 1, n_batches);
+                    users_.step();
+                    items_.step();
+                    ub_.step();
+                    ib_.step();
                 }
-                // Diverged: stop before the batch touches a gradient or a weight, so the model
-                // keeps the weights of the last batch whose loss was finite. One test per batch:
-                // the running sums are finite as long as every loss and score has been.
-                if (BLOOM_UNLIKELY(!std::isfinite(loss_sum) || !std::isfinite(score_sum)))
-                    diverged(!std::isfinite(loss_sum), first_epoch + epoch + 1,
-                             b0 / opt.batch + 1, n_batches);
-                // Backward: gradients, accumulation into the touched rows.
-                for (std::size_t t = 0; t < nb; ++t) {
-                    const example& e = ex[b0 + t];
-                    const slot& x = sl[t];
-                    const std::uint32_t u = e.user;
-                    const std::uint32_t i = e.item;
-                    if (!implicit) {
-                        const Scalar g = x.dpos;
-                        kernels::scaled_copy(gu.data(), g, x.ep, d);
-                        kernels::scaled_copy(gp.data(), g, x.eu, d);
-                        users_.backward(u, gu.data());
-                        items_.backward(i, gp.data());
-                        bias_grad(ub_, u, g);
-                        bias_grad(ib_, i, g);
-                        continue;
-                    }
-                    const std::uint32_t j = x.neg;
-                    const Scalar dp = x.dpos, dn = x.dneg;
-                    if (dp == Scalar(0) && dn == Scalar(0)) continue;
-                    kernels::lincomb(gu.data(), dp, x.ep, dn, x.en, d);
-                    kernels::scaled_copy(gp.data(), dp, x.eu, d);
-                    kernels::scaled_copy(gn.data(), dn, x.eu, d);
-                    users_.backward(u, gu.data());
-                    items_.backward(i, gp.data());
-                    items_.backward(j, gn.data());
-                    bias_grad(ub_, u, dp + dn);
-                    bias_grad(ib_, i, dp);
-                    bias_grad(ib_, j, dn);
-                }
-                users_.step();
-                items_.step();
-                ub_.step();
-                ib_.step();
+            } else {
+                loss_sum = concurrent_epoch(ws, ex.data(), n, rng, opt, first_epoch + epoch + 1,
+                                            n_batches);
             }
             const double secs =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -602,6 +529,264 @@ private:
             if (opt.on_epoch) opt.on_epoch(first_epoch + epoch, secs, loss_sum / static_cast<double>(n));
         }
         return rep;
+    }
+
+    // --- the batch: shared by one thread and by the concurrent workers --------------------------
+
+    struct example {
+        std::uint32_t user, item;
+        float rating;
+    };
+    struct slot {
+        const Scalar* eu;
+        const Scalar* ep;
+        const Scalar* en;
+        std::uint32_t neg;
+        Scalar pos_score, neg_score;
+        Scalar dpos, dneg;  // d batch loss / d score (regression: dpos only)
+    };
+    // One worker's buffers. A minibatch is two passes. The forward pass computes every example's
+    // embeddings and scores (the weights do not change within a batch), so the examples'
+    // gathers, dot products and exponentials are independent and overlap in the CPU; the
+    // backward pass then accumulates the gradients in the same order as one pass would.
+    // Embeddings that are not a stored row (Bloom sums...) are kept in ebuf for the backward.
+    struct worker_state {
+        std::vector<Scalar> ebuf, best, gu, gp, gn;
+        std::vector<slot> sl;
+        // The negatives each example draws (n_negatives for the adaptive hinge, else one), drawn
+        // for the whole batch before its forward pass, in example order: the same draws as
+        // drawing them example by example, known early enough to prefetch their rows.
+        std::size_t n_draws = 0;
+        std::vector<std::uint32_t> negs;
+        double loss = 0;             // this epoch's loss sum (concurrent workers)
+        std::uint64_t batches = 0;   // this epoch's batches (concurrent workers)
+        worker_state(const factorization& f, const fit_options& opt, std::size_t n, unsigned threads) {
+            const std::size_t d = f.dim_;
+            const std::size_t bmax = std::min<std::size_t>(opt.batch, (n + threads - 1) / threads);
+            ebuf.resize(3 * bmax * d);
+            best.resize(d);
+            gu.resize(d);
+            gp.resize(d);
+            gn.resize(d);
+            sl.resize(bmax);
+            n_draws = opt.objective == loss::regression ? 0
+                      : opt.objective == loss::adaptive_hinge ? opt.n_negatives : 1;
+            negs.resize(bmax * n_draws);
+        }
+    };
+    // Forward and backward of the nb examples at ex: negatives from rng, gradients into
+    // `worker`'s accumulators, losses added to loss_sum. Returns false, before any gradient is
+    // accumulated, when loss_sum or one of the batch's scores is not finite.
+    template <bool Concurrent>
+    bool run_batch(worker_state& w, const example* ex, std::size_t nb, engine& rng,
+                   unsigned worker, const fit_options& opt, double& loss_sum) {
+        const std::uint32_t d = dim_;
+        const std::uint32_t n_items = items_.ids();
+        const bool implicit = opt.objective != loss::regression;
+        const std::size_t n_draws = w.n_draws;
+        const Scalar inv_b = Scalar(1) / static_cast<Scalar>(nb);
+        // Memory-level parallelism: while example t is computed, the rows of example t + ahead
+        // (embeddings, biases, their gradient slots and optimizer state, which the step updates)
+        // are asked for. Prefetches change no value: the results are those of the loop without
+        // them, bit for bit.
+        constexpr std::size_t ahead = 12;
+        const auto ask_rows = [&](std::size_t t) {
+            const example& e = ex[t];
+            prefetch(users_, e.user);
+            prefetch(items_, e.item);
+            ub_.prefetch(e.user);
+            ib_.prefetch(e.item);
+            for (std::size_t s = 0; s < n_draws; ++s) {
+                const std::uint32_t j = w.negs[t * n_draws + s];
+                prefetch(items_, j);
+                ib_.prefetch(j);
+            }
+        };
+        // The batch's scores summed: infinite or NaN when one of them is (a score can be
+        // infinite while the loss is not: the BPR loss of an infinite margin is 0).
+        double score_sum = 0;
+        for (std::size_t t = 0; t < nb * n_draws; ++t) w.negs[t] = uniform_below(rng, n_items);
+        for (std::size_t t = 0; t < std::min(ahead, nb); ++t) ask_rows(t);
+        // Forward: embeddings, scores and losses.
+        for (std::size_t t = 0; t < nb; ++t) {
+            if (t + ahead < nb) ask_rows(t + ahead);
+            const example& e = ex[t];
+            const std::uint32_t* drawn = w.negs.data() + t * n_draws;
+            Scalar* buf = w.ebuf.data() + 3 * t * d;
+            slot& x = w.sl[t];
+            x.eu = embed(users_, e.user, buf);
+            x.ep = embed(items_, e.item, buf + d);
+            const Scalar bu = bias(ub_, e.user);
+            x.pos_score = dot(x.eu, x.ep) + bu + bias(ib_, e.item);
+            score_sum += static_cast<double>(x.pos_score);
+            if (!implicit) {
+                const Scalar err = x.pos_score - static_cast<Scalar>(e.rating);
+                loss_sum += static_cast<double>(err * err);
+                x.dpos = Scalar(2) * err * inv_b;
+                continue;
+            }
+            std::uint32_t j = drawn[0];
+            x.en = embed(items_, j, buf + 2 * d);
+            Scalar neg = dot(x.eu, x.en) + bu + bias(ib_, j);
+            if (opt.objective == loss::adaptive_hinge) {
+                for (std::uint32_t s = 1; s < opt.n_negatives; ++s) {
+                    const std::uint32_t j2 = drawn[s];
+                    const Scalar* p2 = embed(items_, j2, w.best.data());
+                    const Scalar neg2 = dot(x.eu, p2) + bu + bias(ib_, j2);
+                    if (neg2 > neg) {
+                        neg = neg2;
+                        j = j2;
+                        if (p2 == w.best.data()) {
+                            kernels::copy(buf + 2 * d, p2, d);
+                            x.en = buf + 2 * d;
+                        } else {
+                            x.en = p2;
+                        }
+                    }
+                }
+            }
+            x.neg = j;
+            x.neg_score = neg;
+            score_sum += static_cast<double>(neg);
+            const loss_grad lg = pair_loss(opt.objective, x.pos_score, neg);
+            loss_sum += static_cast<double>(lg.value);
+            x.dpos = lg.dpos * inv_b;
+            x.dneg = lg.dneg * inv_b;
+        }
+        // One test per batch: the running sums are finite as long as every loss and score has been.
+        if (BLOOM_UNLIKELY(!std::isfinite(loss_sum) || !std::isfinite(score_sum)))
+            return false;
+        // Backward: gradients, accumulation into the touched rows.
+        Scalar* gu = w.gu.data();
+        Scalar* gp = w.gp.data();
+        Scalar* gn = w.gn.data();
+        for (std::size_t t = 0; t < nb; ++t) {
+            const example& e = ex[t];
+            const slot& x = w.sl[t];
+            const std::uint32_t u = e.user;
+            const std::uint32_t i = e.item;
+            if (!implicit) {
+                const Scalar g = x.dpos;
+                kernels::scaled_copy(gu, g, x.ep, d);
+                kernels::scaled_copy(gp, g, x.eu, d);
+                backward<Concurrent>(users_, u, gu, worker);
+                backward<Concurrent>(items_, i, gp, worker);
+                bias_grad<Concurrent>(ub_, u, g, worker);
+                bias_grad<Concurrent>(ib_, i, g, worker);
+                continue;
+            }
+            const std::uint32_t j = x.neg;
+            const Scalar dp = x.dpos, dn = x.dneg;
+            if (dp == Scalar(0) && dn == Scalar(0)) continue;
+            kernels::lincomb(gu, dp, x.ep, dn, x.en, d);
+            kernels::scaled_copy(gp, dp, x.eu, d);
+            kernels::scaled_copy(gn, dn, x.eu, d);
+            backward<Concurrent>(users_, u, gu, worker);
+            backward<Concurrent>(items_, i, gp, worker);
+            backward<Concurrent>(items_, j, gn, worker);
+            bias_grad<Concurrent>(ub_, u, dp + dn, worker);
+            bias_grad<Concurrent>(ib_, i, dp, worker);
+            bias_grad<Concurrent>(ib_, j, dn, worker);
+        }
+        return true;
+    }
+
+    // --- several threads: Hogwild ----------------------------------------------------------------
+    //
+    // The epoch's shuffled examples are cut into `threads` contiguous shares, one per worker.
+    // Each worker has its own random engine (seeded from the epoch's stream), its own gradient
+    // accumulators and buffers, and runs its share's minibatches as one thread does; at the end of
+    // each of its batches it applies its gradients to the shared tables and optimizer state
+    // without locks (Hogwild, Recht et al. 2011; fastText trains this way). Two workers that
+    // update the same row at the same moment may lose part of one update, and the order of the
+    // workers' updates is up to the scheduler: results vary from run to run. The optimizer's step
+    // count is shared: worker w's b-th batch is step t0 + b * threads + w + 1, and the epoch
+    // advances the count by the batches done.
+    double concurrent_epoch(std::vector<worker_state>& ws, example* ex, std::size_t n, engine& rng,
+                            const fit_options& opt, std::uint32_t epoch, std::size_t n_batches) {
+        const unsigned threads = static_cast<unsigned>(ws.size());
+        std::vector<std::uint64_t> seeds(threads);
+        for (auto& sd : seeds) sd = rng();
+        std::atomic<bool> stop{false};
+        std::atomic<std::size_t> failed_batch{0};
+        std::atomic<bool> failed_loss{false};
+        const auto work = [&](unsigned w) {
+            worker_state& st = ws[w];
+            engine wr(seeds[w]);
+            const std::size_t lo = n * w / threads, hi = n * (w + 1) / threads;
+            st.loss = 0;
+            st.batches = 0;
+            for (std::size_t b0 = lo; b0 < hi; b0 += opt.batch) {
+                if (stop.load(std::memory_order_relaxed)) return;
+                const std::size_t nb = std::min<std::size_t>(hi - b0, opt.batch);
+                if (BLOOM_UNLIKELY(!run_batch<true>(st, ex + b0, nb, wr, w, opt, st.loss))) {
+                    if (!stop.exchange(true)) {
+                        failed_batch = st.batches * threads + w + 1;
+                        failed_loss = !std::isfinite(st.loss);
+                    }
+                    return;
+                }
+                const std::uint64_t index = st.batches * threads + w;
+                users_.step_concurrent(w, index);
+                items_.step_concurrent(w, index);
+                ub_.step_concurrent(w, index);
+                ib_.step_concurrent(w, index);
+                ++st.batches;
+            }
+        };
+        std::vector<std::thread> pool;
+        pool.reserve(threads - 1);
+        for (unsigned w = 1; w < threads; ++w) pool.emplace_back(work, w);
+        work(0);
+        for (std::thread& t : pool) t.join();
+        std::uint64_t batches = 0;
+        double loss_sum = 0;
+        for (const worker_state& st : ws) {
+            batches += st.batches;
+            loss_sum += st.loss;
+        }
+        users_.end_concurrent(batches);
+        items_.end_concurrent(batches);
+        ub_.end_concurrent(batches);
+        ib_.end_concurrent(batches);
+        if (stop.load()) diverged(failed_loss.load(), epoch, failed_batch.load(), n_batches);
+        return loss_sum;
+    }
+
+    static unsigned resolve_threads(std::uint32_t t) noexcept {
+        if (t != 0) return t;
+        const unsigned hw = std::thread::hardware_concurrency();
+        return hw == 0 ? 1 : hw;
+    }
+
+    // Kinds and optimizers that can take concurrent workers (every kind and optimizer of bloom).
+    template <class Kind, class = void>
+    struct has_workers : std::false_type {};
+    template <class Kind>
+    struct has_workers<Kind, std::void_t<decltype(std::declval<Kind&>().set_workers(1U)),
+                                         decltype(std::declval<Kind&>().step_concurrent(
+                                             0U, std::uint64_t{}))>> : std::true_type {};
+    static void check_concurrent_support() {
+        if constexpr (!has_workers<UserKind>::value || !has_workers<ItemKind>::value)
+            ::bloom::detail::throw_invalid(
+                "factorization::fit: threads > 1 needs embedding kinds with set_workers() and "
+                "step_concurrent() (every kind of bloom::models has them); use threads = 1");
+    }
+    void set_workers(unsigned threads) {
+        if constexpr (has_workers<UserKind>::value && has_workers<ItemKind>::value) {
+            users_.set_workers(threads);
+            items_.set_workers(threads);
+        }
+        ub_.set_workers(threads);
+        ib_.set_workers(threads);
+    }
+    template <bool Concurrent, class Kind>
+    BLOOM_ALWAYS_INLINE static void backward(Kind& kind, std::uint32_t id, const Scalar* g,
+                                             unsigned worker) {
+        if constexpr (Concurrent)
+            kind.backward(id, g, worker);
+        else
+            kind.backward(id, g);
     }
 
     UserKind users_;

@@ -96,13 +96,16 @@ private:
         v_.setZero();
     }
     // The bias corrections of step t, in double, once per step rather than once per row.
-    void on_begin_step(std::uint64_t t) noexcept {
+    struct coefficients {
+        Scalar step_size, inv_sqrt_bc2;
+    };
+    coefficients coefficients_at(std::uint64_t t) const noexcept {
         const double td = static_cast<double>(t);
         const double bc1 = 1.0 - std::pow(cfg_.beta1, td);
         const double bc2 = 1.0 - std::pow(cfg_.beta2, td);
-        step_size_ = static_cast<Scalar>(cfg_.lr / bc1);
-        inv_sqrt_bc2_ = static_cast<Scalar>(1.0 / std::sqrt(bc2));
+        return {static_cast<Scalar>(cfg_.lr / bc1), static_cast<Scalar>(1.0 / std::sqrt(bc2))};
     }
+    void on_begin_step(std::uint64_t t) noexcept { c_ = coefficients_at(t); }
     void prefetch_state(Eigen::Index offset) const noexcept {
         this->prefetch_span(m_.data() + offset);
         this->prefetch_span(v_.data() + offset);
@@ -122,13 +125,13 @@ private:
 
     template <int N>
     void apply_n(Scalar* wp, const Scalar* gp, Eigen::Index offset, Eigen::Index n) noexcept {
-        kernel<N>(wp, gp, m_.data() + offset, v_.data() + offset, n);
+        kernel<N>(c_, wp, gp, m_.data() + offset, v_.data() + offset, n);
     }
 
     // The update of n scalars w[i] with gradient g[i] and moments m[i], v[i].
     template <int N>
-    BLOOM_ALWAYS_INLINE void kernel(Scalar* wp, const Scalar* gp, Scalar* mp, Scalar* vp,
-                                    Eigen::Index n) const noexcept {
+    BLOOM_ALWAYS_INLINE void kernel(const coefficients& c, Scalar* wp, const Scalar* gp, Scalar* mp,
+                                    Scalar* vp, Eigen::Index n) const noexcept {
         using arr = Eigen::Array<Scalar, N, 1>;
         Eigen::Map<arr> w(wp, n);
         const Eigen::Map<const arr> g(gp, n);
@@ -142,7 +145,7 @@ private:
             v = b2_ * v + omb2_ * g.square();
         }
         const auto root_v = v.unaryExpr(detail::exact_sqrt_op<Scalar>());
-        w -= step_size_ * (m / (root_v * inv_sqrt_bc2_ + eps_));
+        w -= c.step_size * (m / (root_v * c.inv_sqrt_bc2 + eps_));
     }
 
     // Many rows at once. A one-column table (a bias) is updated 64 rows at a time: the rows'
@@ -153,6 +156,40 @@ private:
             base::apply_rows(w, rows, g, n);
             return;
         }
+        apply_bias_rows(c_, w, rows, g, n);
+    }
+    // The concurrent form (base::update_rows_concurrent): the coefficients of step t, computed
+    // here and not cached, then the same kernels as apply_rows().
+    void apply_rows_at(std::uint64_t t, Scalar* w, const std::uint32_t* rows, const Scalar* g,
+                       std::size_t n) noexcept {
+        const coefficients c = coefficients_at(t);
+        const Eigen::Index cols = this->cols();
+        if (cols == 1) {
+            apply_bias_rows(c, w, rows, g, n);
+            return;
+        }
+        constexpr std::size_t ahead = 8;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i + ahead < n) {
+                const Eigen::Index po = static_cast<Eigen::Index>(rows[i + ahead]) * cols;
+                this->prefetch_span(w + po);
+                prefetch_state(po);
+            }
+            const Eigen::Index off = static_cast<Eigen::Index>(rows[i]) * cols;
+            Scalar* wp = w + off;
+            const Scalar* gp = g + static_cast<Eigen::Index>(i) * cols;
+            switch (cols) {
+                case 16: kernel<16>(c, wp, gp, m_.data() + off, v_.data() + off, cols); break;
+                case 32: kernel<32>(c, wp, gp, m_.data() + off, v_.data() + off, cols); break;
+                case 64: kernel<64>(c, wp, gp, m_.data() + off, v_.data() + off, cols); break;
+                default:
+                    kernel<Eigen::Dynamic>(c, wp, gp, m_.data() + off, v_.data() + off, cols);
+                    break;
+            }
+        }
+    }
+    void apply_bias_rows(const coefficients& c, Scalar* w, const std::uint32_t* rows,
+                         const Scalar* g, std::size_t n) noexcept {
         constexpr std::size_t chunk = 64;
         alignas(64) Scalar wb[chunk], mb[chunk], vb[chunk];
         Scalar* m = m_.data();
@@ -166,9 +203,9 @@ private:
                 vb[i] = v[r[i]];
             }
             if (len == chunk)
-                kernel<static_cast<int>(chunk)>(wb, g + b, mb, vb, static_cast<Eigen::Index>(len));
+                kernel<static_cast<int>(chunk)>(c, wb, g + b, mb, vb, static_cast<Eigen::Index>(len));
             else
-                kernel<Eigen::Dynamic>(wb, g + b, mb, vb, static_cast<Eigen::Index>(len));
+                kernel<Eigen::Dynamic>(c, wb, g + b, mb, vb, static_cast<Eigen::Index>(len));
             for (std::size_t i = 0; i < len; ++i) {
                 w[r[i]] = wb[i];
                 m[r[i]] = mb[i];
@@ -178,7 +215,7 @@ private:
     }
 
     Scalar b1_ = 0, b2_ = 0, omb1_ = 0, omb2_ = 0, eps_ = 0, wd_ = 0;
-    Scalar step_size_ = 0, inv_sqrt_bc2_ = 0;
+    coefficients c_{Scalar(0), Scalar(0)};  // of the current step (begin_step())
     matrix<Scalar> m_, v_;
 };
 

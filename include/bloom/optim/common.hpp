@@ -291,6 +291,35 @@ public:
         self().apply_rows(table.data(), rows, grads, n);
     }
 
+    // Asks the CPU to start loading the state of one row (the moments of adam...), for a model
+    // that knows which rows its next step will update while it still computes the gradients.
+    // Only a hint: it changes no value; before the state is allocated it does nothing.
+    void prefetch_row(std::uint32_t row) const noexcept {
+        if (BLOOM_LIKELY(allocated()))
+            self().prefetch_state(static_cast<Eigen::Index>(row) * cols_);
+    }
+
+    // --- concurrent (Hogwild) form ----------------------------------------------------------------
+    // update_rows() as step number t (>= 1), for several threads updating one table at once:
+    // it reads the configuration and writes only the listed rows' values and state, never the
+    // step count or the per-step coefficients that begin_step() caches. The state must be
+    // allocated before the threads start (allocate()). Two threads updating the same row at the
+    // same time race on it, as Hogwild training accepts (Recht et al. 2011): part of an update
+    // may be lost. After the threads join, advance_steps() counts the steps they took.
+    void update_rows_concurrent(std::uint64_t t, matrix<Scalar>& table, const std::uint32_t* rows,
+                                const Scalar* grads, std::size_t n) noexcept {
+        if (n == 0) return;
+        BLOOM_ASSERT(allocated() && "allocate() before concurrent updates");
+        BLOOM_ASSERT(t > 0);
+        BLOOM_ASSERT(table.rows() == rows_ && table.cols() == cols_);
+        self().apply_rows_at(t, table.data(), rows, grads, n);
+    }
+    // Adds n to the step count (and computes the coefficients of the step reached).
+    void advance_steps(std::uint64_t n) noexcept {
+        t_ += n;
+        if (t_ > 0) self().on_begin_step(t_);
+    }
+
     // --- dense form: every scalar of the parameter takes one update ----------------------------
     void step(matrix<Scalar>& param, const matrix<Scalar>& grad) {
         check_dense(Derived::name, param, grad);
@@ -338,6 +367,13 @@ protected:
         }
     }
 
+    // apply_rows() as step t without touching the cached coefficients: the rules whose update
+    // does not depend on t (sgd, adagrad) use apply_rows() itself; adam hides this.
+    void apply_rows_at(std::uint64_t, Scalar* w, const std::uint32_t* rows, const Scalar* g,
+                       std::size_t n) noexcept {
+        self().apply_rows(w, rows, g, n);
+    }
+
     // One state matrix of Derived's archive_state(): when `used`, of the bound shape (empty
     // before the optimizer is bound); otherwise empty.
     template <class A>
@@ -366,6 +402,7 @@ protected:
 
 private:
     Derived& self() noexcept { return static_cast<Derived&>(*this); }
+    const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 
     // lr first, by set_lr()'s rule, then Derived's own rules in Derived's order.
     static const Config& validated(const Config& c) {
