@@ -20,7 +20,8 @@
 //                                                // row (no copy needed), else nullptr
 //   void backward(std::uint32_t id, const Scalar* grad);   // accumulate d loss / d embedding
 //   void step();                 // optimizer step on the rows this batch touched, then forget them
-//   void prefetch(std::uint32_t id) const;  // optional: a hint that id's rows are needed soon
+//   std::size_t parameters() const;                        // learned scalars
+//   std::string describe() const;
 //
 // For training on several threads (fit_options::threads), a kind also offers
 //   void backward(std::uint32_t id, const Scalar* grad, unsigned worker);  // worker's accumulator
@@ -28,8 +29,6 @@
 //   void step_concurrent(unsigned worker, std::uint64_t index);  // the worker's step, lock-free
 //   void end_concurrent(std::uint64_t steps);     // after the workers joined
 // (every kind here does; see trainable_table).
-//   std::size_t parameters() const;                        // learned scalars
-//   std::string describe() const;
 //
 // The id-taking members are the hot path: an id must be below ids(), which only BLOOM_ASSERT
 // checks (on in debug builds and with BLOOM_CHECKED, see config.hpp); the models check the ids
@@ -148,26 +147,6 @@ struct has_concurrent_update<
                 decltype(std::declval<Opt&>().advance_steps(std::uint64_t{})),
                 decltype(std::declval<Opt&>().allocate(Eigen::Index{}, Eigen::Index{}))>>
     : std::true_type {};
-
-// Whether Opt offers prefetch_row(row) (bloom::optim's optimizers do).
-template <class Opt, class = void>
-struct has_prefetch_row : std::false_type {};
-template <class Opt>
-struct has_prefetch_row<Opt, std::void_t<decltype(std::declval<const Opt&>().prefetch_row(
-                                 std::uint32_t{}))>> : std::true_type {};
-
-// Asks for the cache lines of n scalars at p, for writing.
-template <class Scalar>
-BLOOM_ALWAYS_INLINE void prefetch_span(const Scalar* p, std::size_t n) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
-    constexpr std::size_t line = 64 / sizeof(Scalar);
-    for (std::size_t k = 0; k < n; k += line) __builtin_prefetch(p + k, 1, 3);
-    __builtin_prefetch(p + n - 1, 1, 3);
-#else
-    (void)p;
-    (void)n;
-#endif
-}
 
 }  // namespace detail
 
@@ -323,15 +302,6 @@ public:
 
     std::size_t parameters() const noexcept { return static_cast<std::size_t>(w_.size()); }
 
-    // Asks the CPU to start loading row r, its gradient slot and its optimizer state: a batch's rows are random in
-    // a table larger than the cache, and asking for the next examples' rows while this one is
-    // computed overlaps their memory latencies. Only a hint: it changes no value.
-    BLOOM_ALWAYS_INLINE void prefetch(std::uint32_t r) const noexcept {
-        BLOOM_ASSERT(static_cast<Eigen::Index>(r) < w_.rows());
-        detail::prefetch_span(row(r), static_cast<std::size_t>(w_.cols()));
-        grads_.prefetch(r);
-        if constexpr (detail::has_prefetch_row<Opt>::value) opt_.prefetch_row(r);
-    }
 
     // Model files: the weights and the optimizer (its state when the archive keeps it). A
     // pending batch gradient is not saved: save between steps.
@@ -405,11 +375,6 @@ public:
     BLOOM_ALWAYS_INLINE void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
         BLOOM_ASSERT(id < n_);
         t_.grads(worker).add(id, Scalar(1), g);
-    }
-    // A hint that id's rows are needed soon (see trainable_table::prefetch).
-    BLOOM_ALWAYS_INLINE void prefetch(std::uint32_t id) const noexcept {
-        BLOOM_ASSERT(id < n_);
-        t_.prefetch(id);
     }
     void step() { t_.step(); }
     // Concurrent training: see trainable_table::set_workers().
@@ -509,11 +474,6 @@ public:
         row_grads<Scalar>& acc = t_.grads(worker);
         for (std::uint32_t j = 0; j < k_; ++j) acc.add(p[j], scale_, g);
     }
-    BLOOM_ALWAYS_INLINE void prefetch(std::uint32_t id) const noexcept {
-        BLOOM_ASSERT(id < n_);
-        const std::uint32_t* p = positions(id);
-        for (std::uint32_t j = 0; j < k_; ++j) t_.prefetch(p[j]);
-    }
     void step() { t_.step(); }
     // Concurrent training: see trainable_table::set_workers().
     void set_workers(unsigned n) { t_.set_workers(n); }
@@ -604,11 +564,6 @@ public:
             acc.add(pos[j], w[j], g);
         }
         p_.grads(worker).add(id, Scalar(1), gw);
-    }
-    void prefetch(std::uint32_t id) const noexcept {
-        BLOOM_ASSERT(id < ids());
-        base_.prefetch(id);
-        p_.prefetch(id);
     }
     void step() {
         base_.step();
@@ -725,11 +680,6 @@ public:
         const Scalar* b = rem_.row(id % r_);
         kernels::mul_add(q_.grads(worker).row(id / r_), g, b, dim_);
         kernels::mul_add(rem_.grads(worker).row(id % r_), g, a, dim_);
-    }
-    void prefetch(std::uint32_t id) const noexcept {
-        BLOOM_ASSERT(id < n_);
-        q_.prefetch(id / r_);
-        rem_.prefetch(id % r_);
     }
     void step() {
         q_.step();
@@ -886,15 +836,6 @@ public:
         const std::uint32_t* p = pos_.data() + static_cast<std::size_t>(id) * k_;
         for (std::uint32_t j = 0; j < k_; ++j) acc.add(p[j], scale_, g);
     }
-    void prefetch(std::uint32_t id) const noexcept {
-        BLOOM_ASSERT(id < n_);
-        if (own_[id] >= 0) {
-            t_.prefetch(static_cast<std::uint32_t>(own_[id]));
-            return;
-        }
-        const std::uint32_t* p = pos_.data() + static_cast<std::size_t>(id) * k_;
-        for (std::uint32_t j = 0; j < k_; ++j) t_.prefetch(p[j]);
-    }
     void step() { t_.step(); }
     // Concurrent training: see trainable_table::set_workers().
     void set_workers(unsigned n) { t_.set_workers(n); }
@@ -1033,12 +974,6 @@ public:
         const Scalar s = scale(c);
         row_grads<Scalar>& acc = t_.grads(worker);
         for (std::uint32_t j = 0; j < c; ++j) acc.add(p[j], s, g);
-    }
-    BLOOM_ALWAYS_INLINE void prefetch(std::uint32_t id) const noexcept {
-        BLOOM_ASSERT(id < n_);
-        const std::uint32_t c = set_bits(id);
-        const std::uint32_t* p = positions(id);
-        for (std::uint32_t j = 0; j < c; ++j) t_.prefetch(p[j]);
     }
     void step() { t_.step(); }
     // Concurrent training: see trainable_table::set_workers().

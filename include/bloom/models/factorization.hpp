@@ -314,16 +314,6 @@ private:
         kind.forward(id, buf);
         return buf;
     }
-    // A hint that id's rows (and their optimizer state) are needed soon, for kinds that take one.
-    template <class Kind, class = void>
-    struct has_prefetch : std::false_type {};
-    template <class Kind>
-    struct has_prefetch<Kind, std::void_t<decltype(std::declval<const Kind&>().prefetch(
-                                  std::uint32_t{}))>> : std::true_type {};
-    template <class Kind>
-    BLOOM_ALWAYS_INLINE static void prefetch(const Kind& kind, std::uint32_t id) noexcept {
-        if constexpr (has_prefetch<Kind>::value) kind.prefetch(id);
-    }
     BLOOM_ALWAYS_INLINE Scalar dot(const Scalar* a, const Scalar* b) const noexcept {
         return kernels::dot(a, b, dim_);
     }
@@ -555,7 +545,8 @@ private:
         std::vector<slot> sl;
         // The negatives each example draws (n_negatives for the adaptive hinge, else one), drawn
         // for the whole batch before its forward pass, in example order: the same draws as
-        // drawing them example by example, known early enough to prefetch their rows.
+        // drawing them example by example. (Prefetching the rows of the examples ahead from
+        // these was tried and measured no faster here: docs/scaling.md.)
         std::size_t n_draws = 0;
         std::vector<std::uint32_t> negs;
         double loss = 0;             // this epoch's loss sum (concurrent workers)
@@ -585,31 +576,12 @@ private:
         const bool implicit = opt.objective != loss::regression;
         const std::size_t n_draws = w.n_draws;
         const Scalar inv_b = Scalar(1) / static_cast<Scalar>(nb);
-        // Memory-level parallelism: while example t is computed, the rows of example t + ahead
-        // (embeddings, biases, their gradient slots and optimizer state, which the step updates)
-        // are asked for. Prefetches change no value: the results are those of the loop without
-        // them, bit for bit.
-        constexpr std::size_t ahead = 12;
-        const auto ask_rows = [&](std::size_t t) {
-            const example& e = ex[t];
-            prefetch(users_, e.user);
-            prefetch(items_, e.item);
-            ub_.prefetch(e.user);
-            ib_.prefetch(e.item);
-            for (std::size_t s = 0; s < n_draws; ++s) {
-                const std::uint32_t j = w.negs[t * n_draws + s];
-                prefetch(items_, j);
-                ib_.prefetch(j);
-            }
-        };
         // The batch's scores summed: infinite or NaN when one of them is (a score can be
         // infinite while the loss is not: the BPR loss of an infinite margin is 0).
         double score_sum = 0;
         for (std::size_t t = 0; t < nb * n_draws; ++t) w.negs[t] = uniform_below(rng, n_items);
-        for (std::size_t t = 0; t < std::min(ahead, nb); ++t) ask_rows(t);
         // Forward: embeddings, scores and losses.
         for (std::size_t t = 0; t < nb; ++t) {
-            if (t + ahead < nb) ask_rows(t + ahead);
             const example& e = ex[t];
             const std::uint32_t* drawn = w.negs.data() + t * n_draws;
             Scalar* buf = w.ebuf.data() + 3 * t * d;

@@ -61,15 +61,6 @@ public:
         *p = fresh ? a : *p + a;
     }
 
-    // A hint that row r is about to be accumulated: starts loading its slot index, which is
-    // random in an array of 4 bytes per table row. Changes no value.
-    BLOOM_ALWAYS_INLINE void prefetch(std::uint32_t r) const noexcept {
-        BLOOM_ASSERT(r < slot_.size());
-#if defined(__GNUC__) || defined(__clang__)
-        __builtin_prefetch(slot_.data() + r, 1, 3);
-#endif
-    }
-
     // The touched rows in first-touch order, and their gradients (touched() x dim, same order).
     const std::uint32_t* rows_data() const noexcept { return rows_.data(); }
     const Scalar* values_data() const noexcept { return values_.data(); }

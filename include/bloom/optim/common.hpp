@@ -291,14 +291,6 @@ public:
         self().apply_rows(table.data(), rows, grads, n);
     }
 
-    // Asks the CPU to start loading the state of one row (the moments of adam...), for a model
-    // that knows which rows its next step will update while it still computes the gradients.
-    // Only a hint: it changes no value; before the state is allocated it does nothing.
-    void prefetch_row(std::uint32_t row) const noexcept {
-        if (BLOOM_LIKELY(allocated()))
-            self().prefetch_state(static_cast<Eigen::Index>(row) * cols_);
-    }
-
     // --- concurrent (Hogwild) form ----------------------------------------------------------------
     // update_rows() as step number t (>= 1), for several threads updating one table at once:
     // it reads the configuration and writes only the listed rows' values and state, never the
@@ -402,7 +394,6 @@ protected:
 
 private:
     Derived& self() noexcept { return static_cast<Derived&>(*this); }
-    const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 
     // lr first, by set_lr()'s rule, then Derived's own rules in Derived's order.
     static const Config& validated(const Config& c) {
