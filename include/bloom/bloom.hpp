@@ -26,6 +26,7 @@
 #include <bloom/data/loaders.hpp>
 #include <bloom/data/split.hpp>
 #include <bloom/data/synthetic.hpp>
+#include <bloom/data/writers.hpp>
 
 #include <bloom/eval/evaluate.hpp>
 #include <bloom/eval/metrics.hpp>
