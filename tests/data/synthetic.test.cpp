@@ -165,7 +165,7 @@ TEST_CASE("the generator is deterministic for a seed, on every platform") {
     CHECK(digest(make_synthetic(plain)) == 17774455534712677607ull);
 }
 
-TEST_CASE("movielens_25m_like has ML-25M's shape; scaled down 100x, it keeps it") {
+TEST_CASE("movielens_25m_like has ML-25M's shape and keeps it scaled down 100x") {
     const synthetic_config full = synthetic_config::movielens_25m_like();
     CHECK(full.n_users == 162541);
     CHECK(full.n_items == 59047);

@@ -240,7 +240,7 @@ TEST_CASE("threads: every kind trains on 3 threads, finite, and untouched rows s
                                                             ada_t(ni, emb(2), ac), ac));
 }
 
-TEST_CASE("threads: 0 means every core; more threads than examples still train",
+TEST_CASE("threads: 0 means every core and more threads than examples still train",
           "[models][mf][threads]") {
     const split_data& d = sample();
     auto a = full_model();
