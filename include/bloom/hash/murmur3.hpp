@@ -13,13 +13,6 @@
 namespace bloom {
 namespace detail {
 
-constexpr std::uint32_t rotl32(std::uint32_t x, int r) noexcept {
-    return (x << r) | (x >> (32 - r));
-}
-constexpr std::uint64_t rotl64(std::uint64_t x, int r) noexcept {
-    return (x << r) | (x >> (64 - r));
-}
-
 constexpr std::uint32_t murmur3_fmix32(std::uint32_t h) noexcept {
     h ^= h >> 16;
     h *= 0x85EBCA6BU;

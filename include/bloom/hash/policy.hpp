@@ -175,6 +175,13 @@ BLOOM_ALWAYS_INLINE std::uint64_t hash_u64(const H& h, std::uint64_t key,
 
 namespace detail {
 
+constexpr std::uint32_t rotl32(std::uint32_t x, int r) noexcept {
+    return (x << r) | (x >> (32 - r));
+}
+constexpr std::uint64_t rotl64(std::uint64_t x, int r) noexcept {
+    return (x << r) | (x >> (64 - r));
+}
+
 // Little-endian loads that compile to one mov on x86 and stay correct elsewhere.
 BLOOM_ALWAYS_INLINE std::uint32_t load_le32(const unsigned char* p) noexcept {
     std::uint32_t v;

@@ -30,12 +30,6 @@
 namespace bloom {
 namespace detail {
 
-constexpr std::uint32_t xxh_rotl32(std::uint32_t x, int r) noexcept {
-    return (x << r) | (x >> (32 - r));
-}
-constexpr std::uint64_t xxh_rotl64(std::uint64_t x, int r) noexcept {
-    return (x << r) | (x >> (64 - r));
-}
 constexpr std::uint32_t xxh_bswap32(std::uint32_t x) noexcept {
     return (x >> 24) | ((x >> 8) & 0xFF00U) | ((x << 8) & 0xFF0000U) | (x << 24);
 }
@@ -64,7 +58,7 @@ static_assert(xxh64_p1 == XXH_PRIME64_1 && xxh64_p2 == XXH_PRIME64_2 &&
 
 // XXH32 finalisation of 4 bytes (one lane of XXH32's tail loop), and its avalanche.
 constexpr std::uint32_t xxh32_lane4(std::uint32_t h, std::uint32_t lane) noexcept {
-    return xxh_rotl32(h + lane * xxh32_p3, 17) * xxh32_p4;
+    return rotl32(h + lane * xxh32_p3, 17) * xxh32_p4;
 }
 constexpr std::uint32_t xxh32_avalanche(std::uint32_t h) noexcept {
     h ^= h >> 15;
@@ -109,7 +103,7 @@ BLOOM_ALWAYS_INLINE std::uint64_t xxh3_4to8(std::uint32_t first, std::uint32_t l
         static_cast<std::uint64_t>(last) + (static_cast<std::uint64_t>(first) << 32);
     std::uint64_t h = input64 ^ bitflip;
     // rrmxmx (Pelle Evensen's mix, as XXH3 uses it).
-    h ^= xxh_rotl64(h, 49) ^ xxh_rotl64(h, 24);
+    h ^= rotl64(h, 49) ^ rotl64(h, 24);
     h *= 0x9FB21C651E98DF25ULL;
     h ^= (h >> 35) + len;
     h *= 0x9FB21C651E98DF25ULL;
@@ -150,13 +144,13 @@ struct xxh64 {
     std::uint64_t operator()(std::uint32_t key, std::uint64_t seed) const noexcept {
         std::uint64_t h = seed + detail::xxh64_p5 + 4U;
         h ^= static_cast<std::uint64_t>(key) * detail::xxh64_p1;
-        h = detail::xxh_rotl64(h, 23) * detail::xxh64_p2 + detail::xxh64_p3;
+        h = detail::rotl64(h, 23) * detail::xxh64_p2 + detail::xxh64_p3;
         return detail::xxh64_avalanche(h);
     }
     std::uint64_t operator()(std::uint64_t key, std::uint64_t seed) const noexcept {
         std::uint64_t h = seed + detail::xxh64_p5 + 8U;
-        h ^= detail::xxh_rotl64(key * detail::xxh64_p2, 31) * detail::xxh64_p1;
-        h = detail::xxh_rotl64(h, 27) * detail::xxh64_p1 + detail::xxh64_p4;
+        h ^= detail::rotl64(key * detail::xxh64_p2, 31) * detail::xxh64_p1;
+        h = detail::rotl64(h, 27) * detail::xxh64_p1 + detail::xxh64_p4;
         return detail::xxh64_avalanche(h);
     }
 };
