@@ -503,8 +503,7 @@ private:
                     ib_.step();
                 }
             } else {
-                loss_sum = concurrent_epoch(ws, ex.data(), n, rng, opt, first_epoch + epoch + 1,
-                                            n_batches);
+                loss_sum = concurrent_epoch(ws, ex.data(), n, rng, opt, first_epoch + epoch + 1);
             }
             const double secs =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -675,7 +674,7 @@ private:
     // count is shared: worker w's b-th batch is step t0 + b * threads + w + 1, and the epoch
     // advances the count by the batches done.
     double concurrent_epoch(std::vector<worker_state>& ws, example* ex, std::size_t n, engine& rng,
-                            const fit_options& opt, std::uint32_t epoch, std::size_t n_batches) {
+                            const fit_options& opt, std::uint32_t epoch) {
         const unsigned threads = static_cast<unsigned>(ws.size());
         std::vector<std::uint64_t> seeds(threads);
         for (auto& sd : seeds) sd = rng();
@@ -721,7 +720,15 @@ private:
         items_.end_concurrent(batches);
         ub_.end_concurrent(batches);
         ib_.end_concurrent(batches);
-        if (stop.load()) diverged(failed_loss.load(), epoch, failed_batch.load(), n_batches);
+        if (stop.load()) {
+            // Batches are numbered across the workers as their steps are (b * threads + w + 1).
+            std::size_t n_batches = 0;
+            for (unsigned w = 0; w < threads; ++w) {
+                const std::size_t share = n * (w + 1) / threads - n * w / threads;
+                n_batches = std::max(n_batches, ((share + opt.batch - 1) / opt.batch) * threads);
+            }
+            diverged(failed_loss.load(), epoch, failed_batch.load(), n_batches);
+        }
         return loss_sum;
     }
 
