@@ -49,5 +49,6 @@
 
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/factorization.hpp>
+#include <bloom/models/robe.hpp>
 #include <bloom/io/model_file.hpp>
 #include <bloom/io/archive.hpp>
