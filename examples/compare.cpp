@@ -20,6 +20,7 @@
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/factorization.hpp>
 #include <bloom/models/network/bloom_mlp.hpp>
+#include <bloom/models/robe.hpp>
 #include <bloom/optim/adam.hpp>
 
 #include "common.hpp"
@@ -296,7 +297,7 @@ void with_hash(const std::string& hash, F&& f) {
 
 bool uses_hash(const std::string& method) {
     return method == "bloom" || method == "hashing" || method == "hash-emb" ||
-           method == "freq-bloom" || method == "bloom-history";
+           method == "freq-bloom" || method == "bloom-history" || method == "robe";
 }
 bool uses_k(const std::string& method) {
     return method == "bloom" || method == "hash-emb" || method == "freq-bloom" ||
@@ -310,7 +311,7 @@ std::uint32_t small_dim(const settings& s, double ratio) {
 const std::vector<std::string>& known_methods() {
     static const std::vector<std::string> m = {"full",       "bloom",     "hashing",      "hash-emb",
                                                "qr",         "freq-bloom", "small-dim",
-                                               "bloom-history"};
+                                               "bloom-history", "robe"};
     return m;
 }
 
@@ -396,6 +397,7 @@ void validate_sizes(const settings& s, std::uint32_t n_users, std::uint32_t n_it
                     msg += option.empty() ? "raise --ratios" : "lower " + option + " or raise --ratios";
                     throw examples::option_error(msg);
                 };
+                if (method == "robe") continue;  // its array holds at least dim scalars
                 if (method == "qr") check(2, "");
                 else if (method == "hashing") check(1, "");
                 else if (method == "bloom-history" && is_users) check(s.history_k, "--history-k");
@@ -529,6 +531,19 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
                 d, s, r);
         } else if (method == "freq-bloom") {
             out = run_sides(us, is, freq_bloom_of, d, s, r);
+        } else if (method == "robe") {
+            // ROBE: one array of ratio x ids x dim scalars (at least dim), blocks of dim.
+            out = run_sides(
+                us, is,
+                [&](const side& x) {
+                    bm::robe_options ro;
+                    ro.size = std::max<std::uint64_t>(
+                        s.dim, static_cast<std::uint64_t>(static_cast<double>(x.n) * ratio *
+                                                          static_cast<double>(s.dim)));
+                    ro.hash_seed = bloom_opts(x, 1).hash_seed;
+                    return bm::robe_embedding<scalar, opt>(x.n, ro, emb_options(s, x.salt), oc, H{});
+                },
+                d, s, r);
         } else if (method == "bloom-history") {
             // The paper's input side: a user is the Bloom filter of its training items, hashed by
             // --history-k functions into the user side's row budget. Items: frequency-aware
@@ -548,7 +563,7 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
         } else {
             throw bloom::invalid_argument("bloom-compare: unknown method '" + method +
                                           "' (full, bloom, hashing, hash-emb, qr, freq-bloom, "
-                                          "bloom-history, small-dim)");
+                                          "bloom-history, small-dim, robe)");
         }
     });
     return out;
@@ -836,7 +851,8 @@ int main(int argc, char** argv) {
     app.add_option("--methods", s.methods,
                    "embedding kinds: full, bloom, hashing, hash-emb, qr, freq-bloom, small-dim, "
                    "bloom-history (users as the Bloom filter of their training items, the "
-                   "paper's input side, items frequency-aware Bloom)")
+                   "paper's input side, items frequency-aware Bloom), robe (one shared array of "
+                   "ratio x ids x dim scalars read in hashed blocks, Desai et al. 2022)")
         ->delimiter(',')
         ->capture_default_str();
     app.add_option("--hashes", s.hashes, "hash policies for the hashed kinds (see --list-hashes), or all")
