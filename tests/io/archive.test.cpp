@@ -10,6 +10,7 @@
 #include <bloom/io/archive.hpp>
 #include <bloom/models/factorization.hpp>
 #include <bloom/models/network/bloom_mlp.hpp>
+#include <bloom/models/robe.hpp>
 #include <bloom/encoding/spec.hpp>
 #include <bloom/hash/murmur3.hpp>
 #include <bloom/optim/adagrad.hpp>
@@ -235,6 +236,7 @@ using hash_t = m::hash_embedding<float, adam>;
 using qr_t = m::qr_embedding<float, adam>;
 using freq_t = m::freq_bloom_embedding<float, adam>;
 using hist_t = m::history_bloom_embedding<float, adam>;
+using robe_t = m::robe_embedding<float, adam>;
 
 }  // namespace
 
@@ -272,6 +274,20 @@ TEST_CASE("model files: history bloom users and frequency-aware items") {
     check_kind<model>("hist-freq", [&] {
         return model(hist_t(d.n_users, d.offsets, d.history, d.n_items, spec(24, 1), emb(1), opt()),
                      freq_t(d.n_items, d.item_counts, spec(20, 3), f, emb(2), opt()), opt());
+    });
+}
+
+TEST_CASE("model files: robe users and items") {
+    using model = m::factorization<robe_t, robe_t, adam>;
+    const data& d = sample();
+    m::robe_options ru, ri;
+    ru.size = 37;
+    ru.block = 3;
+    ri.size = 50;
+    ri.hash_seed = 7;
+    check_kind<model>("robe", [&] {
+        return model(robe_t(d.n_users, ru, emb(1), opt(), bloom::xxh3{}),
+                     robe_t(d.n_items, ri, emb(2), opt(), bloom::murmur3_32{}), opt());
     });
 }
 
