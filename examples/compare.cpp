@@ -19,6 +19,7 @@
 #include <bloom/hash/all.hpp>
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/factorization.hpp>
+#include <bloom/models/mixed_dim.hpp>
 #include <bloom/models/network/bloom_mlp.hpp>
 #include <bloom/models/robe.hpp>
 #include <bloom/optim/adam.hpp>
@@ -311,7 +312,7 @@ std::uint32_t small_dim(const settings& s, double ratio) {
 const std::vector<std::string>& known_methods() {
     static const std::vector<std::string> m = {"full",       "bloom",     "hashing",      "hash-emb",
                                                "qr",         "freq-bloom", "small-dim",
-                                               "bloom-history", "robe"};
+                                               "bloom-history", "robe",        "mixed-dim"};
     return m;
 }
 
@@ -496,6 +497,17 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
             return bm::full_embedding<scalar, opt>(x.n, o, oc);
         };
         return run_model(so(us), so(is), d, s, r);
+    }
+    if (method == "mixed-dim") {
+        // the parameter budget: ratio x the full table's n x dim scalars
+        return run_sides(
+            us, is,
+            [&](const side& x) {
+                bm::mixed_dim_options mo;
+                mo.budget = static_cast<std::uint64_t>(ratio * static_cast<double>(x.n) * s.dim);
+                return bm::mixed_dim_embedding<scalar, opt>(x.n, *x.counts, mo, emb_options(s, x.salt), oc);
+            },
+            d, s, r);
     }
     if (method == "qr") {
         return run_sides(
@@ -850,6 +862,7 @@ int main(int argc, char** argv) {
     examples::add_data_options(app, s.data);
     app.add_option("--methods", s.methods,
                    "embedding kinds: full, bloom, hashing, hash-emb, qr, freq-bloom, small-dim, "
+                   "mixed-dim (frequency buckets of halving dims, --ratios as parameter budget), "
                    "bloom-history (users as the Bloom filter of their training items, the "
                    "paper's input side, items frequency-aware Bloom), robe (one shared array of "
                    "ratio x ids x dim scalars read in hashed blocks, Desai et al. 2022)")

@@ -48,6 +48,7 @@
 #include <bloom/nn/mlp.hpp>
 
 #include <bloom/models/embeddings.hpp>
+#include <bloom/models/mixed_dim.hpp>
 #include <bloom/models/factorization.hpp>
 #include <bloom/models/robe.hpp>
 #include <bloom/io/model_file.hpp>
