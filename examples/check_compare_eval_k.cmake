@@ -3,7 +3,7 @@
 # the JSON settings record eval_k.
 foreach(_f "${PREFIX}.csv" "${PREFIX}-runs.csv")
     file(STRINGS "${_f}" _head LIMIT_COUNT 1)
-    foreach(_col mrr p5 r5 ndcg5 map hit5 p5_share r5_share ndcg5_share)
+    foreach(_col mrr auc p5 r5 ndcg5 map hit5 p5_share r5_share ndcg5_share)
         if(NOT ",${_head}," MATCHES ",${_col},")
             message(FATAL_ERROR "${_f}: no column ${_col} in: ${_head}")
         endif()

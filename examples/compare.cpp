@@ -160,6 +160,7 @@ row average_runs(const std::vector<row>& runs, const std::vector<std::uint32_t>&
     out.sec_per_epoch = mean([](const row::run& x) { return x.sec_per_epoch; });
     out.fit_seconds = mean([](const row::run& x) { return x.fit_seconds; });
     out.m.mrr = mean([](const row::run& x) { return x.m.mrr; });
+    out.m.auc = mean([](const row::run& x) { return x.m.auc; });
     out.m.precision = mean([](const row::run& x) { return x.m.precision; });
     out.m.recall = mean([](const row::run& x) { return x.m.recall; });
     out.m.ndcg = mean([](const row::run& x) { return x.m.ndcg; });
@@ -611,7 +612,7 @@ void print_table(const std::vector<row>& rows, const row* full, const settings& 
     // The cut-off columns carry the real --eval-k.
     const std::string at = "@" + std::to_string(s.k_eval);
     std::vector<std::string> head = {"method", "hash",    "ratio",   "k",        "dim",
-                                     "params", "MB",      "s/epoch", "MRR",      "P" + at,
+                                     "params", "MB",      "s/epoch", "MRR",      "AUC",      "P" + at,
                                      "R" + at, "NDCG" + at, "MRR%",  "P" + at + "%", "R" + at + "%",
                                      "NDCG%"};
     const bool seeds = s.hash_seeds > 1;
@@ -624,7 +625,7 @@ void print_table(const std::vector<row>& rows, const row* full, const settings& 
         cells.push_back({r.method, r.hash, t ? fmt(r.ratio, 2) : "-", t ? kcell : "-",
                          t ? std::to_string(r.dim) : "-", t ? std::to_string(r.params) : "-",
                          t ? fmt(r.mb, 2) : "-", t ? fmt(r.sec_per_epoch, 4) : "-",
-                         fmt(r.m.mrr, 4), fmt(r.m.precision, 4), fmt(r.m.recall, 4),
+                         fmt(r.m.mrr, 4), fmt(r.m.auc, 4), fmt(r.m.precision, 4), fmt(r.m.recall, 4),
                          fmt(r.m.ndcg, 4),
                          full ? pct(r.m.mrr, full->m.mrr) : "-",
                          full ? pct(r.m.precision, full->m.precision) : "-",
@@ -706,7 +707,7 @@ public:
         r_ = "r" + kk;
         ndcg_ = "ndcg" + kk;
         hit_ = "hit" + kk;
-        const std::string columns = "method,hash,ratio,k,dim,combine,params,mb,sec_per_epoch,mrr," +
+        const std::string columns = "method,hash,ratio,k,dim,combine,params,mb,sec_per_epoch,mrr,auc," +
                                     p_ + "," + r_ + "," + ndcg_ + ",map," + hit_ + ",mrr_share," +
                                     p_ + "_share," + r_ + "_share," + ndcg_ + "_share,history_k";
         // PREFIX.csv: one row per configuration (means over its runs) and the runs' spread;
@@ -745,6 +746,7 @@ public:
                             {"sec_per_epoch", trained(r, x.sec_per_epoch)},
                             {"fit_seconds", trained(r, x.fit_seconds)},
                             {"mrr", x.m.mrr},
+                            {"auc", x.m.auc},
                             {p_, x.m.precision},
                             {r_, x.m.recall},
                             {ndcg_, x.m.ndcg},
@@ -767,6 +769,7 @@ public:
                                  {"sec_per_epoch", trained(r, r.sec_per_epoch)},
                                  {"fit_seconds", trained(r, r.fit_seconds)},
                                  {"mrr", r.m.mrr},
+                                 {"auc", r.m.auc},
                                  {p_, r.m.precision},
                                  {r_, r.m.recall},
                                  {ndcg_, r.m.ndcg},
@@ -815,7 +818,8 @@ private:
         auto t = [&](const std::string& v) { return r.trained ? v : std::string(); };
         os << r.method << ',' << r.hash << ',' << t(num(r.ratio)) << ',' << t(num(r.k)) << ','
            << t(num(r.dim)) << ',' << r.combine << ',' << t(num(r.params)) << ',' << t(num(r.mb))
-           << ',' << t(num(sec_per_epoch)) << ',' << num(m.mrr) << ',' << num(m.precision) << ','
+           << ',' << t(num(sec_per_epoch)) << ',' << num(m.mrr) << ',' << num(m.auc) << ','
+           << num(m.precision) << ','
            << num(m.recall) << ',' << num(m.ndcg) << ',' << num(m.map) << ',' << num(m.hit_rate)
            << ',' << share(m.mrr, full ? full->m.mrr : 0) << ','
            << share(m.precision, full ? full->m.precision : 0) << ','

@@ -3,7 +3,7 @@
 //   auto scorer = [&](std::uint32_t user, float* scores) { model.score_user(user, scores); };
 //   bloom::eval::ranking_options opt;   // k = 10, threads = 0 (every core)
 //   auto r = bloom::eval::evaluate_ranking(scorer, n_items, train, test, opt);
-//   // r.mrr, r.precision, r.recall, r.ndcg, r.map, r.map_at_k, r.hit_rate, r.users
+//   // r.mrr, r.precision, r.recall, r.ndcg, r.map, r.map_at_k, r.hit_rate, r.auc, r.users
 //
 // Every user with at least one test item is scored once (the scorer fills all n_items scores),
 // ranked by basic_ranker (metrics.hpp) and measured; users without test items are skipped and
@@ -60,6 +60,7 @@ struct ranking_result {
     double map = 0;        // of ap, over the full ranking
     double map_at_k = 0;   // of ap_at_k
     double hit_rate = 0;   // @k
+    double auc = 0;        // of auc: per-user AUC over all negatives, as LightFM's auc_score
     // With ranking_options::per_user: each evaluated user's metrics, in user order.
     std::vector<user_metrics> per_user;
 };
@@ -72,7 +73,7 @@ namespace detail {
 
 struct metric_sums {
     std::size_t users = 0, test_items = 0;
-    double rr = 0, rr_best = 0, precision = 0, recall = 0, ndcg = 0, ap = 0, ap_at_k = 0, hit = 0;
+    double rr = 0, rr_best = 0, precision = 0, recall = 0, ndcg = 0, ap = 0, ap_at_k = 0, hit = 0, auc = 0;
 
     void add(const user_metrics& m) noexcept {
         ++users;
@@ -85,6 +86,7 @@ struct metric_sums {
         ap += m.ap;
         ap_at_k += m.ap_at_k;
         hit += m.hit;
+        auc += m.auc;
     }
     void add(const metric_sums& o) noexcept {
         users += o.users;
@@ -97,6 +99,7 @@ struct metric_sums {
         ap += o.ap;
         ap_at_k += o.ap_at_k;
         hit += o.hit;
+        auc += o.auc;
     }
 };
 
@@ -187,7 +190,9 @@ ranking_result evaluate_ranking(Scorer&& scorer, std::size_t n_items, const user
                         rk.rank(user, train.begin(u), train.count(u), test.begin(u), n_test);
                     else
                         rk.rank(user, nullptr, 0, test.begin(u), n_test);
-                    const user_metrics m = metrics_from_ranks(rk.ranks(), opt.k, user);
+                    user_metrics m = metrics_from_ranks(rk.ranks(), opt.k, user);
+                    m.auc = has_train ? rk.auc(train.begin(u), train.count(u))
+                                      : rk.auc(nullptr, 0);
                     block.add(m);
                     if (opt.per_user) result.per_user[slot++] = m;
                 } catch (...) {
@@ -239,6 +244,7 @@ ranking_result evaluate_ranking(Scorer&& scorer, std::size_t n_items, const user
     result.map = total.ap / n;
     result.map_at_k = total.ap_at_k / n;
     result.hit_rate = total.hit / n;
+    result.auc = total.auc / n;
     return result;
 }
 

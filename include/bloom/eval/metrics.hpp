@@ -21,6 +21,12 @@
 //   NDCG@k                 = sum_{j <= hits} 1/log2(r_j + 1)  /  sum_{i=1}^{min(k,m)} 1/log2(i + 1)
 //   AP (full ranking)      = (1/m) sum_j j / r_j
 //   AP@k                   = (1/min(k,m)) sum_{j <= hits} j / r_j
+//   AUC                    = (1/(m N)) sum_{t in T} (#{negatives x : s_x < s_t}
+//                                                    + 1/2 #{negatives x : s_x = s_t})
+//                    where the negatives are the N items that are neither test items nor (when
+//                    they are excluded) training items, scores after masking; 1 when N = 0.
+//                    Computed from the scores, not the ranks (ties count 1/2), by
+//                    basic_ranker::auc(). Per user, then averaged over users: LightFM's auc_score.
 // See docs/evaluation.md.
 #pragma once
 
@@ -53,6 +59,8 @@ struct user_metrics {
     double ap = 0;           // average precision over the full ranking
     double ap_at_k = 0;      // average precision at k
     double hit = 0;          // 1 if a test item is in the top k
+    double auc = 0;          // AUC against every negative item (basic_ranker::auc; not set by
+                             // metrics_from_ranks, which sees only ranks)
 };
 
 // Every metric of one user from the 1-based ranks of their m distinct test items, given in
@@ -211,6 +219,48 @@ public:
     const std::vector<std::uint32_t>& ranked_items() const noexcept { return items_; }
     const std::vector<std::size_t>& ranks() const noexcept { return ranks_; }
 
+    // After rank() with the same training items: the user's AUC, the probability that a random
+    // test item (positive) scores above a random negative, ties counting 1/2. The negatives are
+    // the items that are neither test items nor in train[0..n_train). The positives' scores are
+    // the masked ones (a test item that is also a training item scores -infinity, as ranked).
+    // 1 when there is no negative. O(n_items * log m); the sum is kept in integers (twice the
+    // pair count), so the value does not depend on the order of the items.
+    double auc(const std::uint32_t* train, std::size_t n_train) {
+        const Scalar* s = scores_.data();
+        const std::size_t n = scores_.size();
+        const std::size_t m = items_.size();
+        BLOOM_ASSERT(m > 0);
+        if (mark_.size() != n) mark_.assign(n, 0);
+        pos_scores_.resize(m);
+        for (std::size_t j = 0; j < m; ++j) {
+            pos_scores_[j] = s[items_[j]];
+            mark_[items_[j]] = 1;
+        }
+        for (std::size_t p = 0; p < n_train; ++p) {
+            BLOOM_ASSERT(train[p] < n);
+            mark_[train[p]] = 1;
+        }
+        std::sort(pos_scores_.begin(), pos_scores_.end());
+        const auto lo = pos_scores_.begin();
+        const auto hi = pos_scores_.end();
+        std::uint64_t twice = 0;  // 2 * #(positive above) + #(tied), over negative-positive pairs
+        std::size_t negatives = 0;
+        for (std::size_t x = 0; x < n; ++x) {
+            if (mark_[x]) continue;
+            ++negatives;
+            const Scalar sx = s[x];
+            const auto below_end = std::upper_bound(lo, hi, sx);  // positives <= sx end here
+            const auto tie_begin = std::lower_bound(lo, below_end, sx);
+            twice += 2 * static_cast<std::uint64_t>(hi - below_end) +
+                     static_cast<std::uint64_t>(below_end - tie_begin);
+        }
+        for (std::size_t j = 0; j < m; ++j) mark_[items_[j]] = 0;
+        for (std::size_t p = 0; p < n_train; ++p) mark_[train[p]] = 0;
+        if (negatives == 0) return 1.0;
+        return static_cast<double>(twice) /
+               (2.0 * static_cast<double>(m) * static_cast<double>(negatives));
+    }
+
 private:
     // rank(t) = 1 + #{x < t : s_x >= s_t} + #{x > t : s_x > s_t}.
     void rank_by_counting(const Scalar* s, std::size_t n) {
@@ -263,9 +313,31 @@ private:
     std::vector<std::size_t> ranks_;
     std::vector<std::pair<std::size_t, std::uint32_t>> pairs_;
     std::vector<std::size_t> above_;
+    std::vector<unsigned char> mark_;  // auc(): positives and training items; zero between calls
+    std::vector<Scalar> pos_scores_;
 };
 
 using ranker = basic_ranker<float>;
+
+// One user's AUC from their scores over all items (evaluate_ranking's definition; see
+// basic_ranker::auc): `test` the positives (duplicates allowed), `train` the items excluded from
+// the negatives (and masked to -infinity). Throws like basic_ranker::rank (no test item, NaN).
+template <class Scalar>
+double auc_score(const std::vector<Scalar>& scores, const std::vector<std::uint32_t>& test,
+                 const std::vector<std::uint32_t>& train = {}) {
+    basic_ranker<Scalar> rk(scores.size());
+    std::copy(scores.begin(), scores.end(), rk.scores());
+    for (const std::uint32_t t : test)
+        if (t >= scores.size())
+            bloom::detail::throw_invalid("auc_score: test item " + std::to_string(t) +
+                                         " >= the " + std::to_string(scores.size()) + " scores");
+    for (const std::uint32_t t : train)
+        if (t >= scores.size())
+            bloom::detail::throw_invalid("auc_score: train item " + std::to_string(t) +
+                                         " >= the " + std::to_string(scores.size()) + " scores");
+    rk.rank(0, train.data(), train.size(), test.data(), test.size());
+    return rk.auc(train.data(), train.size());
+}
 
 }  // namespace eval
 }  // namespace bloom
