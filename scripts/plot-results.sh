@@ -17,9 +17,15 @@
 #   network-ml100k-speedup.svg, network-synthetic-speedup.svg
 #       epoch-time speed-up, the uncompressed sec_per_epoch (rows with ratio 1, of the same method
 #       when it has one, else of all methods) over the row's, against m/d (log axis).
+#   kinds-ml100k-auc.svg, kinds-ml100k-mrr.svg, kinds-synthetic-auc.svg, kinds-synthetic-mrr.svg
+#                                  from kinds-ml100k-runs.csv / kinds-synthetic-runs.csv
+#       (bloom-compare --rows LIST --seeds N --out PREFIX): AUC and MRR against the learned
+#       parameters (log axis), a line per embedding kind, the mean over seeds with min..max bars,
+#       and the popularity floor.
 #
 # Columns are found by their header names, in any order; the ones read are method, hash, ratio,
-# mrr (hash studies; mrr_min/mrr_max optional), p10_share and sec_per_epoch (network). Rows with
+# mrr (hash studies; mrr_min/mrr_max optional), p10_share and sec_per_epoch (network), params and
+# auc (kinds). Rows with
 # method "popularity" are the floor. Rows repeated for one configuration (runs) are averaged.
 #
 # gnuplot comes from the Debian package gnuplot-nox, installed here when missing (apt-get as root,
@@ -252,3 +258,76 @@ network_curves() {
 
 network_curves "$dir/network-ml100k.csv" network-ml100k
 network_curves "$dir/network-synthetic.csv" network-synthetic
+
+# --- embedding kinds against their parameter budget ----------------------------------------------
+
+# kinds_sweep CSV NAME TITLE: NAME-auc.svg and NAME-mrr.svg, the metric (mean over the CSV's rows of
+# one method and parameter count: its seeds) against the model's learned parameters (log axis), a
+# line per method; the popularity floor as a horizontal line, the full table as a point.
+kinds_sweep() {
+    local csv=$1 name=$2 title=$3
+    if [ ! -f "$csv" ]; then
+        echo "plot-results.sh: skipping $name-auc.svg and $name-mrr.svg: $(basename "$csv") is absent" >&2
+        return 0
+    fi
+    local metric
+    for metric in auc mrr; do
+        local data="$tmp/$name-$metric.dat" meta="$tmp/$name-$metric.meta"
+        # data blocks, one per method, rows: params  mean  min  max  runs (params ascending)
+        awk -v required="method params $metric" -v m="$metric" -v data="$data" -v meta="$meta" "$awk_header"'
+        {
+            method = $col["method"]; v = $col[m] + 0
+            if (method == "popularity") { pop_sum += v; ++pop_n; next }
+            p = $col["params"] + 0
+            if (!(method in mx)) { mx[method] = nm; mname[nm++] = method }
+            g = method SUBSEP p
+            if (!(g in cnt)) { np[method]++; plist[method, np[method]] = p }
+            sum[g] += v; ++cnt[g]
+            if (!(g in lo) || v < lo[g]) lo[g] = v
+            if (!(g in hi) || v > hi[g]) hi[g] = v
+        }
+        END {
+            if (bad) exit 1
+            for (i = 0; i < nm; ++i) {
+                s = mname[i]; n = np[s]
+                for (a = 1; a <= n; ++a) r[a] = plist[s, a]
+                for (a = 2; a <= n; ++a) for (b = a; b > 1 && r[b - 1] > r[b]; --b) { x = r[b]; r[b] = r[b - 1]; r[b - 1] = x }
+                if (i) printf "\n\n" > data
+                printf "# %s\n", s > data
+                for (a = 1; a <= n; ++a) {
+                    g = s SUBSEP r[a]
+                    printf "%g %.6f %.6f %.6f %d\n", r[a], sum[g] / cnt[g], lo[g], hi[g], cnt[g] > data
+                }
+                printf "%s\n", s > meta
+            }
+            printf "#pop %s\n", pop_n ? sprintf("%.6f", pop_sum / pop_n) : "-" > meta
+        }' "$csv"
+        local pop b=0 s plots=""
+        pop=$(sed -n 's/^#pop //p' "$meta")
+        while IFS= read -r s; do
+            plots+="${plots:+, }'$data' index $b using 1:2:3:4 with yerrorlines pt 7 ps 0.8 lw 2 title '$s'"
+            b=$((b + 1))
+        done < <(grep -v '^#' "$meta")
+        if [ -z "$plots" ]; then
+            echo "plot-results.sh: $(basename "$csv") has no trained rows; nothing to draw" >&2
+            continue
+        fi
+        [ "$pop" != "-" ] && plots+=", $pop with lines dt 3 lw 1.5 lc rgb '#aa0000' title 'popularity floor'"
+        local label
+        label=$([ "$metric" = auc ] && echo "AUC (mean over test users)" || echo "MRR (mean over test users)")
+        {
+            common_style "$title\npoints: mean over seeds, bars: min..max" \
+                "learned parameters (users and items, biases included), log scale" "$label"
+            echo "set logscale x"
+            echo "set key outside right top box opaque"
+            echo "plot $plots"
+        } > "$tmp/$name-$metric.gp"
+        gnuplot "$tmp/$name-$metric.gp" > "$dir/$name-$metric.svg"
+        echo "plot-results.sh: wrote $dir/$name-$metric.svg"
+    done
+}
+
+kinds_sweep "$dir/kinds-ml100k-runs.csv" kinds-ml100k \
+    "Embedding kinds against their budget, factorization (BPR, dim 32) on MovieLens 100K"
+kinds_sweep "$dir/kinds-synthetic-runs.csv" kinds-synthetic \
+    "Embedding kinds against their budget, factorization (BPR, dim 32) on ML-1M-sized synthetic data"
