@@ -426,6 +426,10 @@ def main():
             raise SystemExit(f"torch_kinds: unknown kind '{k}' ({', '.join(KINDS)})")
     if not (0.0 < a.ratio <= 1.0):
         raise SystemExit(f"torch_kinds: --ratio takes a share in (0, 1], got {a.ratio}")
+    for name in ("epochs", "dim", "batch", "threads", "buckets", "cce_chunks", "dhe_layers"):
+        if getattr(a, name) < 1:
+            raise SystemExit(f"torch_kinds: --{name.replace('_', '-')} must be at least 1, "
+                             f"got {getattr(a, name)}")
     torch.set_num_threads(a.threads)
     try:  # sklearn's k-means runs on OpenMP/BLAS threads: hold them to --threads as well
         from threadpoolctl import threadpool_limits
