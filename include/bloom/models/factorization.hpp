@@ -373,9 +373,7 @@ private:
     }
     template <class Bias, class Id>
     BLOOM_ALWAYS_INLINE static Scalar bias(const Bias& t, Id id) noexcept {
-        Scalar b;
-        t.forward(id, &b);
-        return b;
+        return t.scalar(id);
     }
     template <bool Concurrent = false>
     BLOOM_ALWAYS_INLINE static void bias_grad(full_embedding<Scalar, BiasOpt>& t, std::uint32_t id,
@@ -384,7 +382,7 @@ private:
     }
     template <bool Concurrent = false, class Bias, class Id>
     BLOOM_ALWAYS_INLINE static void bias_grad(Bias& t, Id id, Scalar g, unsigned worker = 0) {
-        t.backward(id, &g, Concurrent ? worker : 0U);
+        t.backward_scalar(id, g, Concurrent ? worker : 0U);
     }
     // The embedding of id: the stored row itself when the kind has one, else computed into buf.
     template <class Kind, class Id>

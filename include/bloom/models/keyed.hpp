@@ -140,6 +140,26 @@ public:
         row_grads<Scalar>& acc = t_.grads(worker);
         for (std::uint32_t j = 0; j < k_; ++j) acc.add(p[j], scale_, g);
     }
+    // A one-column table (the biases): the value at key, s * sum_j B[h_j(key)], and its
+    // gradient g, added to each of the k rows times s. The same sums as forward() and backward()
+    // with dim 1, without their vector kernels.
+    BLOOM_ALWAYS_INLINE Scalar scalar(std::uint64_t key) const noexcept {
+        BLOOM_ASSERT(dim_ == 1);
+        std::uint32_t p[max_k];
+        spec_.positions(key, p);
+        const Scalar* w = t_.weights().data();
+        Scalar acc = w[p[0]];
+        for (std::uint32_t j = 1; j < k_; ++j) acc += w[p[j]];
+        if (scale_ != Scalar(1)) acc *= scale_;
+        return acc;
+    }
+    BLOOM_ALWAYS_INLINE void backward_scalar(std::uint64_t key, Scalar g, unsigned worker = 0) {
+        BLOOM_ASSERT(dim_ == 1);
+        std::uint32_t p[max_k];
+        spec_.positions(key, p);
+        row_grads<Scalar>& acc = t_.grads(worker);
+        for (std::uint32_t j = 0; j < k_; ++j) acc.add_scalar(p[j], scale_ * g);
+    }
     void step() { t_.step(); }
     // Concurrent training: see trainable_table::set_workers().
     void set_workers(unsigned n) { t_.set_workers(n); }
