@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -322,35 +321,22 @@ TEST_CASE("keyed: bad input is refused with a message", "[models][keyed][errors]
                                         kt(m::make_spec<bloom::xxh3>(10, spec(20, 2)), m::combine::sum, emb(2), opt()), opt());
     CHECK_THROWS_AS(four.predict(std::uint64_t{1} << 33, 1), bloom::out_of_range);
 
-    bloom::data::sparse_key_config c;
-    c.item_space = 0;
-    CHECK_THROWS_WITH(bloom::data::generate_sparse_keys(c), Catch::Contains("item_space"));
-    c.item_space = 10;
-    c.key_offset = ~std::uint64_t{0} - 3;
-    CHECK_THROWS_WITH(bloom::data::generate_sparse_keys(c), Catch::Contains("overflows 64 bits"));
 }
 
-TEST_CASE("keyed: sparse keys are distinct per rank and follow the planted popularity",
-          "[models][keyed][data]") {
+TEST_CASE("keyed: a keyed factorization trains on two threads", "[models][keyed][threads]") {
+    using kt = m::keyed_bloom_embedding<float, adam, bloom::xxh3>;
+    const m::bloom_options b = spec(300, 4);
     bloom::data::sparse_key_config c;
-    c.interactions = 20000;
-    c.user_space = 1000;
-    c.item_space = 1000000;
-    c.clusters = 1;
+    c.interactions = 6000;
+    c.user_space = 100000;
+    c.item_space = 1000000000;
     const bloom::data::key_interactions d = bloom::data::generate_sparse_keys(c);
-    REQUIRE(d.size() == 20000);
-    // Zipf(1) over 10^6 ranks: the top rank takes ln 2 / ln(10^6 + 1), about 5% of the draws.
-    std::map<std::uint64_t, std::size_t> counts;
-    for (const std::uint64_t k : d.items) {
-        REQUIRE(k < c.item_space);
-        ++counts[k];
-    }
-    std::size_t best = 0;
-    for (const auto& kv : counts) best = std::max(best, kv.second);
-    CHECK(best > 800);
-    CHECK(best < 1200);
-    // The same seed gives the same keys; another seed others.
-    CHECK(bloom::data::generate_sparse_keys(c).items == d.items);
-    c.seed = 2;
-    CHECK(bloom::data::generate_sparse_keys(c).items != d.items);
+    m::factorization<kt, kt, adam> model(kt(m::key_spec(b), b.comb, emb(1), opt()),
+                                         kt(m::key_spec(b), b.comb, emb(2), opt()), opt());
+    m::fit_options f;
+    f.epochs = 3;
+    f.threads = 2;
+    const m::fit_report r = model.fit(d.users, d.items, f);
+    CHECK(r.epoch_loss.back() < r.epoch_loss.front());
+    CHECK(std::isfinite(model.predict(d.users[0], d.items[0])));
 }

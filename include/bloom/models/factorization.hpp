@@ -1,9 +1,10 @@
 // Spotlight-style factorization: score(u, i) = user(u) . item(i) + user_bias(u) + item_bias(i).
 //
 // The user and item embeddings are embedding kinds (models/embeddings.hpp): full tables, Bloom
-// embeddings, hash embeddings... The biases are full tables, as in Spotlight. Gradients are
-// hand-written (no tape: this is the hot loop), accumulated per minibatch into row gradients and
-// applied by row-sparse optimizers to the rows the batch touched, nothing else.
+// embeddings, hash embeddings... The biases are full tables, as in Spotlight, except for the keyed
+// kinds (keyed.hpp: raw 64-bit keys), whose biases are hashed. Gradients are hand-written (no
+// tape: this is the hot loop), accumulated per minibatch into row gradients and applied by
+// row-sparse optimizers to the rows the batch touched, nothing else.
 //
 // Implicit feedback: uniform negative sampling with the BPR, pointwise, hinge or adaptive-hinge
 // losses of Spotlight. Explicit feedback: squared error on ratings.
