@@ -24,11 +24,13 @@
 
 #include <bloom/data/interactions.hpp>
 #include <bloom/data/loaders.hpp>
+#include <bloom/data/sparse_keys.hpp>
 #include <bloom/data/split.hpp>
 #include <bloom/data/synthetic.hpp>
 #include <bloom/data/writers.hpp>
 
 #include <bloom/eval/evaluate.hpp>
+#include <bloom/eval/keys.hpp>
 #include <bloom/eval/metrics.hpp>
 #include <bloom/eval/rmse.hpp>
 #include <bloom/eval/user_items.hpp>
@@ -50,6 +52,7 @@
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/mixed_dim.hpp>
 #include <bloom/models/factorization.hpp>
+#include <bloom/models/keyed.hpp>
 #include <bloom/models/robe.hpp>
 #include <bloom/io/model_file.hpp>
 #include <bloom/io/archive.hpp>

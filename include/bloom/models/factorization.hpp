@@ -1,9 +1,10 @@
 // Spotlight-style factorization: score(u, i) = user(u) . item(i) + user_bias(u) + item_bias(i).
 //
 // The user and item embeddings are embedding kinds (models/embeddings.hpp): full tables, Bloom
-// embeddings, hash embeddings... The biases are full tables, as in Spotlight. Gradients are
-// hand-written (no tape: this is the hot loop), accumulated per minibatch into row gradients and
-// applied by row-sparse optimizers to the rows the batch touched, nothing else.
+// embeddings, hash embeddings... The biases are full tables, as in Spotlight, except for the keyed
+// kinds (keyed.hpp: raw 64-bit keys), whose biases are hashed. Gradients are hand-written (no
+// tape: this is the hot loop), accumulated per minibatch into row gradients and applied by
+// row-sparse optimizers to the rows the batch touched, nothing else.
 //
 // Implicit feedback: uniform negative sampling with the BPR, pointwise, hinge or adaptive-hinge
 // losses of Spotlight. Explicit feedback: squared error on ratings.
@@ -138,19 +139,58 @@ struct fit_report {
     }
 };
 
+namespace detail {
+
+// Keyed kinds (keyed.hpp) declare an id_type (64-bit keys) and have no id count; every other kind
+// takes dense std::uint32_t ids below ids().
+template <class Kind, class = void>
+struct is_keyed : std::false_type {};
+template <class Kind>
+struct is_keyed<Kind, std::void_t<typename Kind::id_type>> : std::true_type {};
+template <class Kind>
+inline constexpr bool is_keyed_v = is_keyed<Kind>::value;
+
+template <class Kind, bool = is_keyed_v<Kind>>
+struct kind_id {
+    using type = std::uint32_t;
+};
+template <class Kind>
+struct kind_id<Kind, true> {
+    using type = typename Kind::id_type;
+};
+
+// The bias table of a kind's ids: a full table (one entry per id), or the keyed kind's own hashed
+// biases (Kind::bias_kind), which have no entry per key.
+template <class Kind, class Scalar, class BiasOpt, bool = is_keyed_v<Kind>>
+struct kind_bias {
+    using type = full_embedding<Scalar, BiasOpt>;
+};
+template <class Kind, class Scalar, class BiasOpt>
+struct kind_bias<Kind, Scalar, BiasOpt, true> {
+    using type = typename Kind::template bias_kind<BiasOpt>;
+};
+
+}  // namespace detail
+
+// UserKind and ItemKind are embedding kinds. A keyed kind (keyed.hpp) makes that side's ids raw
+// 64-bit keys (user_id / item_id), with hashed biases and no state per key; the members that
+// need an id count (n_users, n_items, prepare_scoring, score_user, recommend, model files) are
+// then not available for it, and score() ranks a given list of keys instead.
 template <class UserKind, class ItemKind, class BiasOpt>
 class factorization {
 public:
     using scalar_type = typename UserKind::scalar_type;
     using Scalar = scalar_type;
+    using user_id = typename detail::kind_id<UserKind>::type;
+    using item_id = typename detail::kind_id<ItemKind>::type;
     static_assert(std::is_same_v<Scalar, typename ItemKind::scalar_type>,
                   "bloom::models::factorization: user and item embeddings must share a scalar type");
 
     factorization(UserKind users, ItemKind items, const typename BiasOpt::config& bias_opt)
         : users_(std::move(users)),
           items_(std::move(items)),
-          ub_(users_.ids(), bias_options(), bias_opt),
-          ib_(items_.ids(), bias_options(), bias_opt) {
+          ub_(make_bias(users_, bias_opt)),
+          ib_(make_bias(items_, bias_opt)) {
         if (users_.dim() != items_.dim())
             ::bloom::detail::throw_invalid(
                 "factorization: user dim " + std::to_string(users_.dim()) +
@@ -202,11 +242,16 @@ public:
     // stops training with bloom::invalid_argument naming the epoch and the batch, before that
     // batch changes anything: the weights are those after the last finite batch (part of the way
     // into the failed epoch), and fit_options::state stays at the last complete epoch.
-    fit_report fit(const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
+    //
+    // With a keyed item kind the negatives are drawn uniformly from the distinct item keys of
+    // `items` (kept by the model: negative_keys()), not from the whole key space: a key that
+    // never occurs has no row of its own to learn, and a uniform draw from 10^9 possible keys
+    // would almost never hit an item that exists.
+    fit_report fit(const user_id* users, const item_id* items, std::size_t n,
                    const fit_options& opt) {
         return fit_impl(users, items, nullptr, n, opt);
     }
-    fit_report fit(const std::vector<std::uint32_t>& users, const std::vector<std::uint32_t>& items,
+    fit_report fit(const std::vector<user_id>& users, const std::vector<item_id>& items,
                    const fit_options& opt) {
         if (users.size() != items.size())
             ::bloom::detail::throw_invalid("factorization::fit: " + std::to_string(users.size()) +
@@ -214,8 +259,8 @@ public:
         return fit_impl(users.data(), items.data(), nullptr, users.size(), opt);
     }
     // Explicit feedback: regression on ratings (opt.objective must be loss::regression).
-    fit_report fit_explicit(const std::vector<std::uint32_t>& users,
-                            const std::vector<std::uint32_t>& items,
+    fit_report fit_explicit(const std::vector<user_id>& users,
+                            const std::vector<item_id>& items,
                             const std::vector<float>& ratings, fit_options opt) {
         if (users.size() != items.size() || users.size() != ratings.size())
             ::bloom::detail::throw_invalid("factorization::fit_explicit: column lengths differ (" +
@@ -227,7 +272,7 @@ public:
     }
 
     // Score of one pair.
-    Scalar predict(std::uint32_t u, std::uint32_t i) const {
+    Scalar predict(user_id u, item_id i) const {
         check_user(u);
         check_item(i);
         std::vector<Scalar> eu(dim_), ei(dim_);
@@ -235,6 +280,24 @@ public:
         items_.forward(i, ei.data());
         return dot(eu.data(), ei.data()) + bias(ub_, u) + bias(ib_, i);
     }
+
+    // scores[t] = score of (u, items[t]) for t < n: the ranking of a candidate list (every kind;
+    // the only one for keyed item kinds, which have no item count). Checked ids.
+    void score(user_id u, const item_id* items, std::size_t n, Scalar* scores) const {
+        check_user(u);
+        std::vector<Scalar> eu(dim_), ei(dim_);
+        const Scalar* pu = embed(users_, u, eu.data());
+        const Scalar bu = bias(ub_, u);
+        for (std::size_t t = 0; t < n; ++t) {
+            check_item(items[t]);
+            const Scalar* pi = embed(items_, items[t], ei.data());
+            scores[t] = dot(pu, pi) + bu + bias(ib_, items[t]);
+        }
+    }
+
+    // The item keys a keyed model drew its negatives from (sorted, distinct): those of the last
+    // fit(). Empty for other kinds, whose negatives are every id below n_items().
+    const std::vector<item_id>& negative_keys() const noexcept { return neg_keys_; }
 
     // Materialises every item's embedding once, so that score_user() is a matrix-vector product.
     // Call after training, before (possibly concurrent) score_user() calls.
@@ -297,18 +360,34 @@ private:
         o.init_std = -1.0;  // zeros
         return o;
     }
+    template <class Kind>
+    static typename detail::kind_bias<Kind, Scalar, BiasOpt>::type make_bias(
+        const Kind& kind, const typename BiasOpt::config& c) {
+        if constexpr (detail::is_keyed_v<Kind>)
+            return kind.template make_bias<BiasOpt>(c);
+        else
+            return full_embedding<Scalar, BiasOpt>(kind.ids(), bias_options(), c);
+    }
     BLOOM_ALWAYS_INLINE static Scalar bias(const full_embedding<Scalar, BiasOpt>& t,
                                            std::uint32_t id) noexcept {
         return *t.view(id);
+    }
+    template <class Bias, class Id>
+    BLOOM_ALWAYS_INLINE static Scalar bias(const Bias& t, Id id) noexcept {
+        return t.scalar(id);
     }
     template <bool Concurrent = false>
     BLOOM_ALWAYS_INLINE static void bias_grad(full_embedding<Scalar, BiasOpt>& t, std::uint32_t id,
                                               Scalar g, unsigned worker = 0) {
         t.table().grads(Concurrent ? worker : 0U).add_scalar(id, g);
     }
+    template <bool Concurrent = false, class Bias, class Id>
+    BLOOM_ALWAYS_INLINE static void bias_grad(Bias& t, Id id, Scalar g, unsigned worker = 0) {
+        t.backward_scalar(id, g, Concurrent ? worker : 0U);
+    }
     // The embedding of id: the stored row itself when the kind has one, else computed into buf.
-    template <class Kind>
-    BLOOM_ALWAYS_INLINE static const Scalar* embed(const Kind& kind, std::uint32_t id, Scalar* buf) noexcept {
+    template <class Kind, class Id>
+    BLOOM_ALWAYS_INLINE static const Scalar* embed(const Kind& kind, Id id, Scalar* buf) noexcept {
         const Scalar* v = kind.view(id);
         if (v != nullptr) return v;
         kind.forward(id, buf);
@@ -317,14 +396,18 @@ private:
     BLOOM_ALWAYS_INLINE Scalar dot(const Scalar* a, const Scalar* b) const noexcept {
         return kernels::dot(a, b, dim_);
     }
-    void check_user(std::uint32_t u) const {
-        if (u >= users_.ids())
+    void check_user(user_id u) const {
+        if constexpr (detail::is_keyed_v<UserKind>)
+            users_.check_id(u);
+        else if (u >= users_.ids())
             ::bloom::detail::throw_range("factorization: user " + std::to_string(u) +
                                          " out of range (" + std::to_string(users_.ids()) +
                                          " users)");
     }
-    void check_item(std::uint32_t i) const {
-        if (i >= items_.ids())
+    void check_item(item_id i) const {
+        if constexpr (detail::is_keyed_v<ItemKind>)
+            items_.check_id(i);
+        else if (i >= items_.ids())
             ::bloom::detail::throw_range("factorization: item " + std::to_string(i) +
                                          " out of range (" + std::to_string(items_.ids()) +
                                          " items)");
@@ -378,10 +461,10 @@ private:
             ::bloom::detail::throw_invalid("factorization::fit: the training state's random "
                                            "engine state does not parse");
     }
-    static std::uint64_t data_checksum(const std::uint32_t* users, const std::uint32_t* items,
+    static std::uint64_t data_checksum(const user_id* users, const item_id* items,
                                        const float* ratings, std::size_t n) noexcept {
-        std::uint64_t h = XXH64(users, n * sizeof(std::uint32_t), n);
-        h = XXH64(items, n * sizeof(std::uint32_t), h);
+        std::uint64_t h = XXH64(users, n * sizeof(user_id), n);
+        h = XXH64(items, n * sizeof(item_id), h);
         if (ratings != nullptr) h = XXH64(ratings, n * sizeof(float), h);
         return h;
     }
@@ -389,8 +472,8 @@ private:
     // Starts opt.state (a new run) or resumes from it: checks the data and settings, replays the
     // shuffles of the epochs done and restores the engine. Returns the epochs done before.
     template <class Example>
-    static std::uint32_t begin_state(const fit_options& opt, const std::uint32_t* users,
-                                     const std::uint32_t* items, const float* ratings,
+    static std::uint32_t begin_state(const fit_options& opt, const user_id* users,
+                                     const item_id* items, const float* ratings,
                                      std::size_t n, Example* ex, engine& rng) {
         training_state* st = opt.state;
         if (st == nullptr) return 0;
@@ -440,7 +523,7 @@ private:
                                        "): training diverged; lower the learning rate");
     }
 
-    fit_report fit_impl(const std::uint32_t* users, const std::uint32_t* items,
+    fit_report fit_impl(const user_id* users, const item_id* items,
                         const float* ratings, std::size_t n, const fit_options& opt) {
         if (n == 0) ::bloom::detail::throw_invalid("factorization::fit: no interactions");
         if (opt.batch == 0) ::bloom::detail::throw_invalid("factorization::fit: batch must be >= 1");
@@ -450,20 +533,13 @@ private:
             ::bloom::detail::throw_invalid("factorization::fit: the regression loss needs ratings "
                                            "(use fit_explicit)");
         for (std::size_t t = 0; t < n; ++t) {
-            if (users[t] >= users_.ids())
-                ::bloom::detail::throw_range("factorization::fit: interaction " + std::to_string(t) +
-                                             ": user " + std::to_string(users[t]) +
-                                             " out of range (" + std::to_string(users_.ids()) +
-                                             " users)");
-            if (items[t] >= items_.ids())
-                ::bloom::detail::throw_range("factorization::fit: interaction " + std::to_string(t) +
-                                             ": item " + std::to_string(items[t]) +
-                                             " out of range (" + std::to_string(items_.ids()) +
-                                             " items)");
+            check_fit_ids(t, users[t], items[t]);
             if (ratings != nullptr && !std::isfinite(ratings[t]))
                 ::bloom::detail::throw_invalid("factorization::fit: interaction " +
                                                std::to_string(t) + ": rating is not finite");
         }
+        if constexpr (detail::is_keyed_v<ItemKind>)
+            if (opt.objective != loss::regression) collect_negative_keys(items, n);
         const unsigned threads = resolve_threads(opt.threads);
         if (threads > 1) check_concurrent_support();
         prepared_ = false;
@@ -523,14 +599,15 @@ private:
     // --- the batch: shared by one thread and by the concurrent workers --------------------------
 
     struct example {
-        std::uint32_t user, item;
+        user_id user;
+        item_id item;
         float rating;
     };
     struct slot {
         const Scalar* eu;
         const Scalar* ep;
         const Scalar* en;
-        std::uint32_t neg;
+        item_id neg;
         Scalar pos_score, neg_score;
         Scalar dpos, dneg;  // d batch loss / d score (regression: dpos only)
     };
@@ -547,7 +624,7 @@ private:
         // drawing them example by example. (Prefetching the rows of the examples ahead from
         // these was tried and measured no faster here: docs/scaling.md.)
         std::size_t n_draws = 0;
-        std::vector<std::uint32_t> negs;
+        std::vector<item_id> negs;
         double loss = 0;             // this epoch's loss sum (concurrent workers)
         std::uint64_t batches = 0;   // this epoch's batches (concurrent workers)
         worker_state(const factorization& f, const fit_options& opt, std::size_t n, unsigned threads) {
@@ -571,18 +648,18 @@ private:
     bool run_batch(worker_state& w, const example* ex, std::size_t nb, engine& rng,
                    unsigned worker, const fit_options& opt, double& loss_sum) {
         const std::uint32_t d = dim_;
-        const std::uint32_t n_items = items_.ids();
+        const std::uint32_t n_items = negative_count();
         const bool implicit = opt.objective != loss::regression;
         const std::size_t n_draws = w.n_draws;
         const Scalar inv_b = Scalar(1) / static_cast<Scalar>(nb);
         // The batch's scores summed: infinite or NaN when one of them is (a score can be
         // infinite while the loss is not: the BPR loss of an infinite margin is 0).
         double score_sum = 0;
-        for (std::size_t t = 0; t < nb * n_draws; ++t) w.negs[t] = uniform_below(rng, n_items);
+        for (std::size_t t = 0; t < nb * n_draws; ++t) w.negs[t] = draw_negative(rng, n_items);
         // Forward: embeddings, scores and losses.
         for (std::size_t t = 0; t < nb; ++t) {
             const example& e = ex[t];
-            const std::uint32_t* drawn = w.negs.data() + t * n_draws;
+            const item_id* drawn = w.negs.data() + t * n_draws;
             Scalar* buf = w.ebuf.data() + 3 * t * d;
             slot& x = w.sl[t];
             x.eu = embed(users_, e.user, buf);
@@ -596,12 +673,12 @@ private:
                 x.dpos = Scalar(2) * err * inv_b;
                 continue;
             }
-            std::uint32_t j = drawn[0];
+            item_id j = drawn[0];
             x.en = embed(items_, j, buf + 2 * d);
             Scalar neg = dot(x.eu, x.en) + bu + bias(ib_, j);
             if (opt.objective == loss::adaptive_hinge) {
                 for (std::uint32_t s = 1; s < opt.n_negatives; ++s) {
-                    const std::uint32_t j2 = drawn[s];
+                    const item_id j2 = drawn[s];
                     const Scalar* p2 = embed(items_, j2, w.best.data());
                     const Scalar neg2 = dot(x.eu, p2) + bu + bias(ib_, j2);
                     if (neg2 > neg) {
@@ -634,8 +711,8 @@ private:
         for (std::size_t t = 0; t < nb; ++t) {
             const example& e = ex[t];
             const slot& x = w.sl[t];
-            const std::uint32_t u = e.user;
-            const std::uint32_t i = e.item;
+            const user_id u = e.user;
+            const item_id i = e.item;
             if (!implicit) {
                 const Scalar g = x.dpos;
                 kernels::scaled_copy(gu, g, x.ep, d);
@@ -646,7 +723,7 @@ private:
                 bias_grad<Concurrent>(ib_, i, g, worker);
                 continue;
             }
-            const std::uint32_t j = x.neg;
+            const item_id j = x.neg;
             const Scalar dp = x.dpos, dn = x.dneg;
             if (dp == Scalar(0) && dn == Scalar(0)) continue;
             kernels::lincomb(gu, dp, x.ep, dn, x.en, d);
@@ -759,8 +836,8 @@ private:
         ub_.set_workers(threads);
         ib_.set_workers(threads);
     }
-    template <bool Concurrent, class Kind>
-    BLOOM_ALWAYS_INLINE static void backward(Kind& kind, std::uint32_t id, const Scalar* g,
+    template <bool Concurrent, class Kind, class Id>
+    BLOOM_ALWAYS_INLINE static void backward(Kind& kind, Id id, const Scalar* g,
                                              unsigned worker) {
         if constexpr (Concurrent)
             kind.backward(id, g, worker);
@@ -768,10 +845,62 @@ private:
             kind.backward(id, g);
     }
 
+    // --- negatives and id checks: dense ids or keys ------------------------------------------------
+
+    // The number of items negatives are drawn from, and one draw (uniform over them).
+    std::uint32_t negative_count() const noexcept {
+        if constexpr (detail::is_keyed_v<ItemKind>)
+            return static_cast<std::uint32_t>(neg_keys_.size());
+        else
+            return items_.ids();
+    }
+    BLOOM_ALWAYS_INLINE item_id draw_negative(engine& rng, std::uint32_t n_items) const noexcept {
+        if constexpr (detail::is_keyed_v<ItemKind>)
+            return neg_keys_[uniform_below(rng, n_items)];
+        else
+            return uniform_below(rng, n_items);
+    }
+    // The sorted distinct item keys of a keyed fit(): what negatives are drawn from.
+    void collect_negative_keys(const item_id* items, std::size_t n) {
+        neg_keys_.assign(items, items + n);
+        std::sort(neg_keys_.begin(), neg_keys_.end());
+        neg_keys_.erase(std::unique(neg_keys_.begin(), neg_keys_.end()), neg_keys_.end());
+        neg_keys_.shrink_to_fit();
+        if (neg_keys_.size() > 0xFFFFFFFFULL)
+            ::bloom::detail::throw_invalid("factorization::fit: " +
+                                           std::to_string(neg_keys_.size()) +
+                                           " distinct item keys; negatives are drawn from at most "
+                                           "2^32 - 1");
+    }
+    void check_fit_ids(std::size_t t, user_id u, item_id i) const {
+        const auto where = [&](const char* what) {
+            return "factorization::fit: interaction " + std::to_string(t) + ": " + what + " ";
+        };
+        if constexpr (detail::is_keyed_v<UserKind>) {
+            if (users_.spec().items() != 0 && u >= users_.spec().items())
+                ::bloom::detail::throw_range(where("user key") + std::to_string(u) +
+                                             " is outside the key space (" +
+                                             std::to_string(users_.spec().items()) + " keys)");
+        } else if (u >= users_.ids()) {
+            ::bloom::detail::throw_range(where("user") + std::to_string(u) + " out of range (" +
+                                         std::to_string(users_.ids()) + " users)");
+        }
+        if constexpr (detail::is_keyed_v<ItemKind>) {
+            if (items_.spec().items() != 0 && i >= items_.spec().items())
+                ::bloom::detail::throw_range(where("item key") + std::to_string(i) +
+                                             " is outside the key space (" +
+                                             std::to_string(items_.spec().items()) + " keys)");
+        } else if (i >= items_.ids()) {
+            ::bloom::detail::throw_range(where("item") + std::to_string(i) + " out of range (" +
+                                         std::to_string(items_.ids()) + " items)");
+        }
+    }
+
     UserKind users_;
     ItemKind items_;
-    full_embedding<Scalar, BiasOpt> ub_;
-    full_embedding<Scalar, BiasOpt> ib_;
+    typename detail::kind_bias<UserKind, Scalar, BiasOpt>::type ub_;
+    typename detail::kind_bias<ItemKind, Scalar, BiasOpt>::type ib_;
+    std::vector<item_id> neg_keys_;  // keyed items: the keys negatives are drawn from
     std::uint32_t dim_ = 0;
     matrix<Scalar> item_matrix_;
     vector<Scalar> item_bias_;
