@@ -5,7 +5,7 @@
 # and makes bloom::mpi link <core> and MPI::MPI_CXX, with BLOOM_HAS_MPI=1 defined; MPI missing is
 # an error naming the Debian packages. With <wanted> OFF, bloom::mpi is a placeholder whose use
 # stops generation with a message (as the optional hash targets do). Sets BLOOM_HAS_MPI (ON/OFF)
-# in the caller's scope.
+# in the caller's scope, and BLOOM_MPIEXEC_FLAGS (the flags bloom's tests give mpirun).
 set(BLOOM_MPI_PACKAGES "libopenmpi-dev openmpi-bin")
 
 function(bloom_define_mpi core wanted)
@@ -26,6 +26,15 @@ function(bloom_define_mpi core wanted)
             INTERFACE_COMPILE_DEFINITIONS "BLOOM_HAS_MPI=1"
             BLOOM_FOUND TRUE)
         set(BLOOM_HAS_MPI ON PARENT_SCOPE)
+        # bloom's own tests run mpirun: Open MPI refuses to run as root (CI and containers are
+        # root) and to start more ranks than cores without these flags; other MPIs lack them.
+        set(_flags ${MPIEXEC_PREFLAGS})
+        execute_process(COMMAND "${MPIEXEC_EXECUTABLE}" --version OUTPUT_VARIABLE _version
+                        ERROR_QUIET RESULT_VARIABLE _rc)
+        if(_version MATCHES "Open MPI|OpenRTE")
+            list(APPEND _flags --oversubscribe --allow-run-as-root)
+        endif()
+        set(BLOOM_MPIEXEC_FLAGS "${_flags}" CACHE INTERNAL "mpirun flags for bloom's tests")
     else()
         # No ';' and no '>' inside the expression (see BloomOptionalHashes.cmake).
         set_target_properties(bloom_mpi PROPERTIES
