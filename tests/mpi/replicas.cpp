@@ -223,6 +223,32 @@ TEST_CASE("mpi: 2 ranks with batch B are 1 process with batch 2B bit for bit whe
     }
 }
 
+TEST_CASE("mpi: a last step with fewer examples than ranks leaves a slice empty", "[mpi]") {
+    REQUIRE(world_size() == 2);
+    // 2399 interactions, batch 1 per rank: the last step has one example, rank 1's; rank 0's
+    // slice is empty. Still 1 process with batch 2, bit for bit (the last step's scale is 1).
+    const data& d = sample();
+    const std::vector<std::uint32_t> users(d.users.begin(), d.users.end() - 1),
+        items(d.items.begin(), d.items.end() - 1);
+    const std::vector<float> ratings(d.ratings.begin(), d.ratings.end() - 1);
+    auto par = make_full();
+    dist::mpi_replicas<full_mf> replicas(par);
+    m::fit_options f = fit_opts(m::loss::regression, 1, 1);
+    f.parallel = &replicas;
+    par.fit_explicit(users, items, ratings, f);
+    auto alone = make_full();
+    alone.fit_explicit(users, items, ratings, fit_opts(m::loss::regression, 2, 1));
+    CHECK(replicas.stats().steps == 1200);
+    const std::string a = temp_path("odd-rank" + std::to_string(world_rank()) + ".bin");
+    const std::string b = temp_path("odd-alone" + std::to_string(world_rank()) + ".bin");
+    io::save(a, par);
+    io::save(b, alone);
+    CHECK(dist::same_on_all(MPI_COMM_WORLD, file_hash(a)));
+    CHECK(same_files(a, b));
+    std::remove(a.c_str());
+    std::remove(b.c_str());
+}
+
 TEST_CASE("mpi: with larger batches, 2 ranks x B are 1 process x 2B up to rounding", "[mpi]") {
     REQUIRE(world_size() == 2);
     // Bloom tables, batch 16 per rank: rows get several terms per slice, and the regrouped

@@ -721,7 +721,9 @@ private:
             const std::size_t lo = nb * rank / ranks, hi = nb * (rank + 1) / ranks;
             rng.discard(static_cast<unsigned long long>(lo * w.n_draws));
             double batch_loss = 0;
-            const bool finite = run_batch<false>(w, ex + b0 + lo, hi - lo, rng, 0, opt, batch_loss);
+            // A step of fewer examples than ranks leaves some slices empty.
+            const bool finite =
+                hi == lo || run_batch<false>(w, ex + b0 + lo, hi - lo, rng, 0, opt, batch_loss);
             rng.discard(static_cast<unsigned long long>((nb - hi) * w.n_draws));
             if (BLOOM_UNLIKELY(!par.exchange(hi - lo, nb, batch_loss, finite)))
                 diverged(!std::isfinite(batch_loss), epoch, b0 / global + 1, n_batches);
