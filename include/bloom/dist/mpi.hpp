@@ -222,8 +222,13 @@ public:
         double sum = 0;
         bool all_finite = true;
         for (int q = 0; q < size_; ++q) {
+            const auto got = static_cast<std::size_t>(counts_[static_cast<std::size_t>(q)]);
+            if (got < header_words(0) * sizeof(std::uint64_t))
+                ::bloom::detail::throw_invalid("bloom::dist::mpi_replicas: rank " +
+                                               std::to_string(q) + " sent " + std::to_string(got) +
+                                               " bytes, less than a header");
             const std::uint64_t* h = header_of(q);
-            if (h[3] != n_tables)
+            if (h[3] != n_tables || got < head)
                 ::bloom::detail::throw_invalid(
                     "bloom::dist::mpi_replicas: rank " + std::to_string(q) + " has " +
                     std::to_string(h[3]) + " tables, rank " + std::to_string(rank_) + " has " +
@@ -253,8 +258,18 @@ public:
         roff.assign(static_cast<std::size_t>(size_), 0);
         for (int q = 0; q < size_; ++q) {
             const std::uint64_t* h = header_of(q);
-            std::size_t vb = 0;
-            for (std::size_t t = 0; t < n_tables; ++t) vb += h[4 + 2 * t] * h[5 + 2 * t] * sizeof(Scalar);
+            std::size_t vb = 0, rows = 0;
+            for (std::size_t t = 0; t < n_tables; ++t) {
+                vb += h[4 + 2 * t] * h[5 + 2 * t] * sizeof(Scalar);
+                rows += h[4 + 2 * t];
+            }
+            const std::size_t expect = pad8(head + vb + rows * sizeof(std::uint32_t));
+            const auto got = static_cast<std::size_t>(counts_[static_cast<std::size_t>(q)]);
+            if (got != expect)
+                ::bloom::detail::throw_invalid(
+                    "bloom::dist::mpi_replicas: rank " + std::to_string(q) + " sent " +
+                    std::to_string(got) + " bytes, its header says " + std::to_string(expect) +
+                    ": the replicas are not the same model or scalar type");
             voff[static_cast<std::size_t>(q)] = head;
             roff[static_cast<std::size_t>(q)] = head + vb;
         }
