@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bloom's two commands for a new user on Debian:
 #   ./run.sh demo   build (Release) and run the main example on the built-in synthetic data
-#   ./run.sh test   build everything with warnings as errors and run the whole test suite, then
+#   ./run.sh test   build everything with warnings as errors and run the whole test suite (with
+#                   MPI: the data-parallel tests under mpirun -np 2), then
 #                   build it again with Clang under AddressSanitizer and UndefinedBehaviorSanitizer
 #                   and run it there, the threads tests under ThreadSanitizer, then run each fuzz
 #                   harness for a bounded time
@@ -22,6 +23,8 @@ PACKAGES=(cmake g++ make pkg-config libeigen3-dev libxxhash-dev libmurmurhash-de
           zip unzip curl)
 # What the sanitizer build and the fuzzers need on top (Clang and its sanitizer runtimes).
 SANITIZER_PACKAGES=(clang libclang-rt-14-dev)
+# What the test suite's MPI build needs on top (bloom::mpi, tests/mpi under mpirun, bloom-mpi-train).
+MPI_PACKAGES=(libopenmpi-dev openmpi-bin)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 install_packages() {  # [extra packages...]
@@ -89,13 +92,14 @@ case "$cmd" in
         exec build/release/examples/bloom "$@"
         ;;
     test)
-        install_packages "${SANITIZER_PACKAGES[@]}"
+        install_packages "${SANITIZER_PACKAGES[@]}" "${MPI_PACKAGES[@]}"
         t0=$(date +%s)
         # 1. The suite as users build it: GCC, warnings as errors, tests, examples, benchmarks.
         #    Release (the tests keep their asserts on) and portable examples: the quickest build
         #    of everything; ./run.sh demo and bench build their own native Release binaries.
+        #    With MPI: tests/mpi and bloom-mpi-train run under mpirun with 2 ranks.
         configure_build build/test Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" \
-            -DBLOOM_WERROR=ON -DBLOOM_EXAMPLES_NATIVE=OFF \
+            -DBLOOM_WERROR=ON -DBLOOM_EXAMPLES_NATIVE=OFF -DBLOOM_MPI=ON \
             -DBLOOM_BUILD_TESTS=ON -DBLOOM_BUILD_EXAMPLES=ON -DBLOOM_BUILD_BENCHMARKS=ON
         (cd build/test && ctest --output-on-failure -j "$JOBS")
         echo "run.sh test: the suite passed ($(elapsed "$t0") s so far)"

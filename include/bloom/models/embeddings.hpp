@@ -28,7 +28,10 @@
 //   void set_workers(unsigned n);                 // accumulators for n workers, before they start
 //   void step_concurrent(unsigned worker, std::uint64_t index);  // the worker's step, lock-free
 //   void end_concurrent(std::uint64_t steps);     // after the workers joined
-// (every kind here does; see trainable_table).
+// (every kind here does; see trainable_table), and for data-parallel training
+// (fit_options::parallel, <bloom/dist/mpi.hpp>)
+//   template <class F> void visit_grads(F&& f);  // f(row_grads<Scalar>&) on each table's batch
+//                                                // gradient, always in the same order
 //
 // The id-taking members are the hot path: an id must be below ids(), which only BLOOM_ASSERT
 // checks (on in debug builds and with BLOOM_CHECKED, see config.hpp); the models check the ids
@@ -377,6 +380,9 @@ public:
         t_.grads(worker).add(id, Scalar(1), g);
     }
     void step() { t_.step(); }
+    // Data-parallel training: f(row_grads&) on the batch gradient (factorization::visit_grads).
+    template <class F>
+    void visit_grads(F&& f) { f(t_.grads()); }
     // Concurrent training: see trainable_table::set_workers().
     void set_workers(unsigned n) { t_.set_workers(n); }
     void step_concurrent(unsigned w, std::uint64_t index) { t_.step_concurrent(w, index); }
@@ -475,6 +481,9 @@ public:
         for (std::uint32_t j = 0; j < k_; ++j) acc.add(p[j], scale_, g);
     }
     void step() { t_.step(); }
+    // Data-parallel training: f(row_grads&) on the batch gradient (factorization::visit_grads).
+    template <class F>
+    void visit_grads(F&& f) { f(t_.grads()); }
     // Concurrent training: see trainable_table::set_workers().
     void set_workers(unsigned n) { t_.set_workers(n); }
     void step_concurrent(unsigned w, std::uint64_t index) { t_.step_concurrent(w, index); }
@@ -568,6 +577,11 @@ public:
     void step() {
         base_.step();
         p_.step();
+    }
+    template <class F>
+    void visit_grads(F&& f) {
+        base_.visit_grads(f);
+        f(p_.grads());
     }
     void set_workers(unsigned n) {
         base_.set_workers(n);
@@ -684,6 +698,11 @@ public:
     void step() {
         q_.step();
         rem_.step();
+    }
+    template <class F>
+    void visit_grads(F&& f) {
+        f(q_.grads());
+        f(rem_.grads());
     }
     void set_workers(unsigned n) {
         q_.set_workers(n);
@@ -837,6 +856,9 @@ public:
         for (std::uint32_t j = 0; j < k_; ++j) acc.add(p[j], scale_, g);
     }
     void step() { t_.step(); }
+    // Data-parallel training: f(row_grads&) on the batch gradient (factorization::visit_grads).
+    template <class F>
+    void visit_grads(F&& f) { f(t_.grads()); }
     // Concurrent training: see trainable_table::set_workers().
     void set_workers(unsigned n) { t_.set_workers(n); }
     void step_concurrent(unsigned w, std::uint64_t index) { t_.step_concurrent(w, index); }
@@ -976,6 +998,9 @@ public:
         for (std::uint32_t j = 0; j < c; ++j) acc.add(p[j], s, g);
     }
     void step() { t_.step(); }
+    // Data-parallel training: f(row_grads&) on the batch gradient (factorization::visit_grads).
+    template <class F>
+    void visit_grads(F&& f) { f(t_.grads()); }
     // Concurrent training: see trainable_table::set_workers().
     void set_workers(unsigned n) { t_.set_workers(n); }
     void step_concurrent(unsigned w, std::uint64_t index) { t_.step_concurrent(w, index); }

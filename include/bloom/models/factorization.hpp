@@ -112,6 +112,28 @@ struct training_state {
     }
 };
 
+// Data-parallel training over several replicas of the model (processes or machines), e.g.
+// bloom::dist::mpi_replicas (<bloom/dist/mpi.hpp>). Every replica calls fit() with all the
+// interactions and the same options; each shuffles them alike, and each batch of
+// batch * ranks() examples is cut into ranks() contiguous slices, slice r being replica r's
+// share (examples [nb * r / R, nb * (r + 1) / R) of a batch of nb). The engine draws every
+// slice's negatives on every replica, in order, so that a replica's negatives are those one
+// process with batch * ranks() would draw. After a replica's slice has accumulated its row
+// gradients, and before the optimizer step, exchange() must make every replica's accumulators
+// the same: the gradient of the whole batch (see <bloom/dist/mpi.hpp> for what it promises).
+class data_parallel {
+public:
+    virtual ~data_parallel() = default;
+    virtual std::uint32_t rank() const = 0;   // this replica, 0 .. ranks() - 1
+    virtual std::uint32_t ranks() const = 0;  // replicas, >= 1
+    // One batch: this replica ran `local` of the batch's `total` examples, with loss sum
+    // `loss`; `finite` is false when that loss or one of its scores was not finite (then it
+    // accumulated no gradient). Returns false when some replica's batch was not finite, after
+    // clearing every accumulator; else sets loss to the batch's loss summed over the replicas
+    // (the same value on each).
+    virtual bool exchange(std::size_t local, std::size_t total, double& loss, bool finite) = 0;
+};
+
 struct fit_options {
     std::uint32_t epochs = 10;
     std::uint32_t batch = 256;
@@ -128,6 +150,9 @@ struct fit_options {
     // Filled as training goes (after each epoch, before on_epoch); resumed from when it has
     // epochs done (see training_state). May be null.
     training_state* state = nullptr;
+    // Data-parallel training: this process is one replica of several (see data_parallel);
+    // null for one process. Needs threads = 1.
+    data_parallel* parallel = nullptr;
 };
 
 struct fit_report {
@@ -353,6 +378,17 @@ public:
         return out;
     }
 
+    // Calls f(row_grads<Scalar>&) on every table's pending batch gradient, always in the same
+    // order (user tables, item tables, user biases, item biases): what a data_parallel
+    // exchanger reads and replaces between a batch and its optimizer step.
+    template <class F>
+    void visit_grads(F&& f) {
+        users_.visit_grads(f);
+        items_.visit_grads(f);
+        f(ub_.table().grads());
+        f(ib_.table().grads());
+    }
+
 private:
     static embedding_options bias_options() {
         embedding_options o;
@@ -542,6 +578,9 @@ private:
             if (opt.objective != loss::regression) collect_negative_keys(items, n);
         const unsigned threads = resolve_threads(opt.threads);
         if (threads > 1) check_concurrent_support();
+        if (opt.parallel != nullptr && threads != 1)
+            ::bloom::detail::throw_invalid("factorization::fit: data-parallel training (parallel) "
+                                           "needs threads = 1, not " + std::to_string(threads));
         prepared_ = false;
         engine rng(opt.seed);
         // The examples are shuffled in place each epoch, so the training loop reads them
@@ -564,7 +603,9 @@ private:
             const std::string epoch_start = opt.state != nullptr ? engine_text(rng) : std::string();
             shuffle(ex.data(), n, rng);
             double loss_sum = 0;
-            if (threads == 1) {
+            if (opt.parallel != nullptr) {
+                loss_sum = parallel_epoch(ws[0], ex.data(), n, rng, opt, first_epoch + epoch + 1);
+            } else if (threads == 1) {
                 worker_state& w = ws[0];
                 for (std::size_t b0 = 0; b0 < n; b0 += opt.batch) {
                     const std::size_t nb = std::min<std::size_t>(n - b0, opt.batch);
@@ -737,6 +778,39 @@ private:
             bias_grad<Concurrent>(ib_, j, dn, worker);
         }
         return true;
+    }
+
+    // --- several replicas: data parallel (see data_parallel) ------------------------------------
+    //
+    // The epoch's shuffled examples in batches of batch * R; replica r runs its slice of each,
+    // the exchanger makes every replica's gradients the batch's, and every replica steps alike.
+    // The engine skips (draws and drops) the other slices' negatives, one draw each, so that the
+    // stream stays that of one process with the whole batch.
+    double parallel_epoch(worker_state& w, example* ex, std::size_t n, engine& rng,
+                          const fit_options& opt, std::uint32_t epoch) {
+        data_parallel& par = *opt.parallel;
+        const std::size_t ranks = par.ranks(), rank = par.rank();
+        const std::size_t global = static_cast<std::size_t>(opt.batch) * ranks;
+        const std::size_t n_batches = (n - 1) / global + 1;
+        double loss_sum = 0;
+        for (std::size_t b0 = 0; b0 < n; b0 += global) {
+            const std::size_t nb = std::min(n - b0, global);
+            const std::size_t lo = nb * rank / ranks, hi = nb * (rank + 1) / ranks;
+            rng.discard(static_cast<unsigned long long>(lo * w.n_draws));
+            double batch_loss = 0;
+            // A step of fewer examples than ranks leaves some slices empty.
+            const bool finite =
+                hi == lo || run_batch<false>(w, ex + b0 + lo, hi - lo, rng, 0, opt, batch_loss);
+            rng.discard(static_cast<unsigned long long>((nb - hi) * w.n_draws));
+            if (BLOOM_UNLIKELY(!par.exchange(hi - lo, nb, batch_loss, finite)))
+                diverged(!std::isfinite(batch_loss), epoch, b0 / global + 1, n_batches);
+            loss_sum += batch_loss;
+            users_.step();
+            items_.step();
+            ub_.step();
+            ib_.step();
+        }
+        return loss_sum;
     }
 
     // --- several threads: Hogwild ----------------------------------------------------------------

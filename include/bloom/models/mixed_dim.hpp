@@ -215,6 +215,14 @@ public:
             proj_[b].step();
         }
     }
+    // Data-parallel training: f(row_grads&) on each table's and projection's batch gradient.
+    template <class F>
+    void visit_grads(F&& f) {
+        for (std::size_t b = 0; b < tables_.size(); ++b) {
+            f(tables_[b].grads());
+            f(proj_[b].grads());
+        }
+    }
     void set_workers(unsigned n) {
         for (std::size_t b = 0; b < tables_.size(); ++b) {
             tables_[b].set_workers(n);
