@@ -85,6 +85,7 @@ TEMPLATE_TEST_CASE("adagrad: full sparse steps equal dense steps, update_row equ
         check_full_sparse_equals_dense<adagrad<S>>(c);
         check_update_row_equals_sparse_step<adagrad<S>>(c);
         check_update_rows_equals_update_row<adagrad<S>>(c);
+        check_update_range_equals_update_rows<adagrad<S>>(c);
     }
 }
 

@@ -146,6 +146,7 @@ TEMPLATE_TEST_CASE("adam: full sparse steps equal dense steps, update_row equals
         check_full_sparse_equals_dense<adam<S>>(c);
         check_update_row_equals_sparse_step<adam<S>>(c);
         check_update_rows_equals_update_row<adam<S>>(c);
+        check_update_range_equals_update_rows<adam<S>>(c);
     }
 }
 

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -246,6 +247,51 @@ void check_update_rows_equals_update_row(const typename Opt::config& c) {
         CHECK_FALSE(same_bits(t1, random_matrix<S>(rows, cols, 6)));  // it did move
         CHECK(same_bits(t1, t2));
         CHECK(same_state(a, b));
+    }
+}
+
+// update_range() over consecutive rows equals update_rows() listing them, bit for bit, values and
+// state; so does update_range_concurrent() at step t against update_rows_concurrent(). The runs
+// are short (below a SIMD packet), of a common width, and longer than a dense block.
+template <class Opt>
+void check_update_range_equals_update_rows(const typename Opt::config& c) {
+    using S = typename Opt::scalar_type;
+    for (const Index cols : {Index{1}, Index{5}}) {
+        const Index rows = 3000;
+        const bloom::matrix<S> start = random_matrix<S>(rows, cols, 16);
+        bloom::matrix<S> t1 = start, t2 = start, t3 = start, t4 = start;
+        Opt a(c), b(c), d(c), e(c);
+        d.allocate(rows, cols);
+        e.allocate(rows, cols);
+        const std::pair<std::uint32_t, std::uint32_t> runs[] = {
+            {0, 1}, {3, 3}, {10, 7}, {40, 32}, {100, 2500}, {2999, 1}};
+        for (std::uint64_t s = 0; s < 3; ++s) {
+            const bloom::matrix<S> g = random_matrix<S>(rows, cols, 70 + s);
+            a.begin_step();
+            b.begin_step();
+            for (const auto& r : runs) {
+                std::vector<std::uint32_t> rs;
+                for (std::uint32_t i = 0; i < r.second; ++i) rs.push_back(r.first + i);
+                const S* gp = g.data() + static_cast<Index>(r.first) * cols;
+                a.update_rows(t1, rs.data(), gp, rs.size());
+                b.update_range(t2, r.first, r.second, gp);
+                d.update_rows_concurrent(s + 1, t3, rs.data(), gp, rs.size());
+                e.update_range_concurrent(s + 1, t4, r.first, r.second, gp);
+            }
+        }
+        d.advance_steps(3);
+        e.advance_steps(3);
+        INFO("cols " << cols);
+        CHECK_FALSE(same_bits(t1, start));
+        CHECK(same_bits(t1, t2));
+        CHECK(same_state(a, b));
+        CHECK(same_bits(t1, t3));
+        CHECK(same_bits(t3, t4));
+        CHECK(same_state(d, e));
+        CHECK(same_state(a, e));
+        // Rows in no run: unchanged.
+        for (const Index r : {Index{1}, Index{2}, Index{9}, Index{72}, Index{2600}, Index{2998}})
+            CHECK(row_same_bits(t2, start, r));
     }
 }
 

@@ -144,6 +144,7 @@ TEMPLATE_TEST_CASE("sgd: full sparse steps equal dense steps, update_row equals 
         check_full_sparse_equals_dense<sgd<S>>(c);
         check_update_row_equals_sparse_step<sgd<S>>(c);
         check_update_rows_equals_update_row<sgd<S>>(c);
+        check_update_range_equals_update_rows<sgd<S>>(c);
     }
 }
 

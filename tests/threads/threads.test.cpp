@@ -16,6 +16,7 @@
 #include <bloom/hash/murmur3.hpp>
 #include <bloom/io/archive.hpp>
 #include <bloom/models/factorization.hpp>
+#include <bloom/models/robe.hpp>
 #include <bloom/optim/adagrad.hpp>
 #include <bloom/optim/adam.hpp>
 #include <bloom/optim/sgd.hpp>
@@ -42,6 +43,7 @@ using hash_t = m::hash_embedding<float, adam>;
 using qr_t = m::qr_embedding<float, adam>;
 using freq_t = m::freq_bloom_embedding<float, adam>;
 using hist_t = m::history_bloom_embedding<float, adam>;
+using robe_t = m::robe_embedding<float, adam>;
 
 // A small synthetic set with a train/test split, and the lists evaluation needs.
 struct split_data {
@@ -225,6 +227,12 @@ TEST_CASE("threads: every kind trains on 3 threads, finite, and untouched rows s
     check("history-bloom", m::factorization<hist_t, full_t, adam>(
                                hist_t(nu, d.offsets, d.history, ni, spec(128, 2), emb(1), opt()),
                                full_t(ni, emb(2), opt()), opt()));
+    m::robe_options ru, ri;
+    ru.size = 300;
+    ru.block = 5;  // several blocks per id, some crossing the array's end
+    ri.size = 500;
+    check("robe", m::factorization<robe_t, robe_t, adam>(robe_t(nu, ru, emb(1), opt()),
+                                                         robe_t(ni, ri, emb(2), opt()), opt()));
     // SGD with momentum and Adagrad: their updates do not depend on the step number.
     using sgd = bloom::optim::sgd<float>;
     using sgd_t = m::full_embedding<float, sgd>;

@@ -64,6 +64,7 @@
 #include <bloom/models/kernels.hpp>
 #include <bloom/models/random.hpp>
 #include <bloom/models/row_grads.hpp>
+#include <bloom/models/run_grads.hpp>
 #include <bloom/tensor.hpp>
 
 namespace bloom {
@@ -151,6 +152,31 @@ struct has_concurrent_update<
                 decltype(std::declval<Opt&>().allocate(Eigen::Index{}, Eigen::Index{}))>>
     : std::true_type {};
 
+// Whether Opt updates a range of consecutive rows as one span, update_range(table, first, n,
+// grads), as bloom::optim's optimizers do (for run_grads; else a table calls update_row per row).
+template <class Opt, class Scalar, class = void>
+struct has_update_range : std::false_type {};
+template <class Opt, class Scalar>
+struct has_update_range<
+    Opt, Scalar,
+    std::void_t<decltype(std::declval<Opt&>().update_range(
+        std::declval<matrix<Scalar>&>(), std::uint32_t{}, std::size_t{},
+        std::declval<const Scalar*>()))>> : std::true_type {};
+
+template <class Opt, class Scalar, class = void>
+struct has_update_range_concurrent : std::false_type {};
+template <class Opt, class Scalar>
+struct has_update_range_concurrent<
+    Opt, Scalar,
+    std::void_t<decltype(std::declval<Opt&>().update_range_concurrent(
+        std::uint64_t{}, std::declval<matrix<Scalar>&>(), std::uint32_t{}, std::size_t{},
+        std::declval<const Scalar*>()))>> : std::true_type {};
+
+template <class Grads>
+struct is_run_grads : std::false_type {};
+template <class Scalar>
+struct is_run_grads<run_grads<Scalar>> : std::true_type {};
+
 }  // namespace detail
 
 // How a hashed kind finds an id's rows: the spec these options describe (4-byte integer keys).
@@ -220,11 +246,19 @@ inline void check_options(const char* kind, std::uint32_t ids, const embedding_o
 
 }  // namespace detail
 
-// One learned table with its optimizer and its per-batch row gradients.
-template <class Scalar, class Opt>
+// One learned table with its optimizer and its per-batch row gradients. Grads is the
+// accumulator: row_grads (scattered rows, a slot per row), or run_grads for kinds that read
+// contiguous runs of rows (ROBE's blocks), whose steps update each merged run as one span.
+template <class Scalar, class Opt, class Grads = row_grads<Scalar>>
 class trainable_table {
 public:
     using opt_config = typename Opt::config;
+    using grads_type = Grads;
+    // Whether Opt can train this table on several threads (set_workers()).
+    static constexpr bool concurrent =
+        detail::has_concurrent_update<Opt, Scalar>::value &&
+        (!detail::is_run_grads<Grads>::value ||
+         detail::has_update_range_concurrent<Opt, Scalar>::value);
 
     // The optimizer's state is allocated here, with the table, so that training time does not
     // include zeroing (and faulting in) moments of the table's size at the first step.
@@ -245,9 +279,9 @@ public:
     matrix<Scalar>& weights() noexcept { return w_; }
     const matrix<Scalar>& weights() const noexcept { return w_; }
     const Scalar* row(std::uint32_t r) const noexcept { return w_.data() + r * w_.cols(); }
-    row_grads<Scalar>& grads() noexcept { return grads_; }
+    Grads& grads() noexcept { return grads_; }
     // Worker w's accumulator (0 is grads()); see set_workers().
-    row_grads<Scalar>& grads(unsigned w) noexcept {
+    Grads& grads(unsigned w) noexcept {
         BLOOM_ASSERT(w <= extra_.size());
         return w == 0 ? grads_ : extra_[w - 1];
     }
@@ -256,23 +290,24 @@ public:
 
     // Concurrent training (Hogwild): n workers, each with its own gradient accumulator, apply
     // their batches to the shared weights and optimizer state without locks. Allocates the
-    // accumulators (4 bytes per row each, plus the touched rows) and the optimizer state now,
+    // accumulators (row_grads: 4 bytes per row each, plus the touched rows; run_grads: the
+    // table's size in gradient scalars each) and the optimizer state now,
     // before the threads start. n = 1 frees the extra accumulators.
     void set_workers(unsigned n) {
         if (n == 0) n = 1;
-        if constexpr (!detail::has_concurrent_update<Opt, Scalar>::value) {
+        if constexpr (!concurrent) {
             if (n > 1)
                 ::bloom::detail::throw_invalid(
-                    "trainable_table: the optimizer has no update_rows_concurrent(), "
-                    "advance_steps() and allocate(), which training on several threads needs");
+                    "trainable_table: the optimizer has no update_rows_concurrent() (or "
+                    "update_range_concurrent() for run_grads), advance_steps() and allocate(), "
+                    "which training on several threads needs");
         }
         extra_.resize(n - 1);
-        for (row_grads<Scalar>& g : extra_)
+        for (Grads& g : extra_)
             if (g.rows() != static_cast<std::size_t>(w_.rows()) ||
                 g.dim() != static_cast<std::size_t>(w_.cols()))
                 g.reset_shape(static_cast<std::size_t>(w_.rows()), static_cast<std::size_t>(w_.cols()));
-        if constexpr (detail::has_concurrent_update<Opt, Scalar>::value)
-            opt_.allocate(w_.rows(), w_.cols());
+        if constexpr (concurrent) opt_.allocate(w_.rows(), w_.cols());
     }
     unsigned workers() const noexcept { return static_cast<unsigned>(extra_.size() + 1); }
     // Worker w's step: its touched rows take the update of step steps() + index + 1 (the
@@ -281,22 +316,35 @@ public:
     // state, and races on a row shared by two workers are the Hogwild kind (an update may be
     // partly lost), never a crash.
     void step_concurrent(unsigned w, std::uint64_t index) {
-        row_grads<Scalar>& g = grads(w);
+        Grads& g = grads(w);
         if (g.empty()) return;
-        if constexpr (detail::has_concurrent_update<Opt, Scalar>::value)
-            opt_.update_rows_concurrent(opt_.steps() + index + 1, w_, g.rows_data(),
-                                        g.values_data(), g.touched());
+        if constexpr (concurrent) {
+            const std::uint64_t t = opt_.steps() + index + 1;
+            if constexpr (detail::is_run_grads<Grads>::value)
+                g.for_each_run([&](std::uint32_t first, std::size_t n, const Scalar* v) {
+                    opt_.update_range_concurrent(t, w_, first, n, v);
+                });
+            else
+                opt_.update_rows_concurrent(t, w_, g.rows_data(), g.values_data(), g.touched());
+        }
         g.clear();
     }
     // After a concurrent epoch (all workers joined): the optimizer counts the steps taken.
     void end_concurrent(std::uint64_t steps) {
-        if constexpr (detail::has_concurrent_update<Opt, Scalar>::value) opt_.advance_steps(steps);
+        if constexpr (concurrent) opt_.advance_steps(steps);
     }
 
     void step() {
         if (grads_.empty()) return;
         opt_.begin_step();
-        if constexpr (detail::has_update_rows<Opt, Scalar>::value)
+        if constexpr (detail::is_run_grads<Grads>::value) {
+            if constexpr (detail::has_update_range<Opt, Scalar>::value)
+                grads_.for_each_run([&](std::uint32_t first, std::size_t n, const Scalar* g) {
+                    opt_.update_range(w_, first, n, g);
+                });
+            else
+                grads_.for_each([&](std::uint32_t r, const Scalar* g) { opt_.update_row(w_, r, g); });
+        } else if constexpr (detail::has_update_rows<Opt, Scalar>::value)
             opt_.update_rows(w_, grads_.rows_data(), grads_.values_data(), grads_.touched());
         else
             grads_.for_each([&](std::uint32_t r, const Scalar* g) { opt_.update_row(w_, r, g); });
@@ -316,8 +364,7 @@ public:
             if (opt_.allocated())
                 a.check(opt_.rows() == w_.rows() && opt_.cols() == w_.cols(),
                         "the optimizer is bound to another shape than the weights'");
-            grads_ = row_grads<Scalar>(static_cast<std::size_t>(w_.rows()),
-                                       static_cast<std::size_t>(w_.cols()));
+            grads_ = Grads(static_cast<std::size_t>(w_.rows()), static_cast<std::size_t>(w_.cols()));
         }
     }
     // After loading: whether the table is rows x dim.
@@ -329,8 +376,8 @@ public:
 private:
     matrix<Scalar> w_;
     Opt opt_;
-    row_grads<Scalar> grads_;
-    std::vector<row_grads<Scalar>> extra_;  // workers 1.. of concurrent training
+    Grads grads_;
+    std::vector<Grads> extra_;  // workers 1.. of concurrent training
 };
 
 // --- full table ------------------------------------------------------------------------------

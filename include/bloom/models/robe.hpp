@@ -4,7 +4,10 @@
 // of `block` scalars (the last one may be partial); block j of id i is read contiguously from the
 // array starting at offset h(i, j) mod size, wrapping around the array's end. The array is kept
 // as a size x 1 trainable_table, so the row-sparse optimizers update exactly the scalars a batch
-// read (per-element Adam is the same math as per-row Adam on a one-column table).
+// read (per-element Adam is the same math as per-row Adam on a one-column table). Its gradient is
+// a run_grads: a block is a contiguous run of scalars, added as one span, and a step merges the
+// batch's runs and updates each merged run as one span (update_range), so training costs per
+// block and per merged run rather than per scalar.
 //
 // Same interface as the kinds of <bloom/models/embeddings.hpp>.
 #pragma once
@@ -20,6 +23,7 @@
 #include <bloom/hash/policy.hpp>
 #include <bloom/hash/xxhash.hpp>
 #include <bloom/models/embeddings.hpp>
+#include <bloom/models/run_grads.hpp>
 
 namespace bloom {
 namespace models {
@@ -141,24 +145,28 @@ public:
         const std::uint32_t* p = offsets(id);
         for (std::uint32_t j = 0, c = 0; j < nb_; ++j) {
             const std::uint32_t len = std::min(block_, dim_ - c);
-            std::uint64_t s = p[j];
-            for (std::uint32_t i = 0; i < len; ++i, ++c) {
-                out[c] = w[s];
-                if (++s == r_.size) s = 0;
-            }
+            if (BLOOM_LIKELY(len <= r_.size - p[j]))
+                copy_run(out + c, w + p[j], len);
+            else
+                for_each_piece(p[j], len, [&](std::uint32_t s, std::uint32_t n, std::uint32_t at) {
+                    copy_run(out + c + at, w + s, n);
+                });
+            c += len;
         }
     }
     void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
         BLOOM_ASSERT(id < n_);
-        row_grads<Scalar>& acc = t_.grads(worker);
+        run_grads<Scalar>& acc = t_.grads(worker);
         const std::uint32_t* p = offsets(id);
         for (std::uint32_t j = 0, c = 0; j < nb_; ++j) {
             const std::uint32_t len = std::min(block_, dim_ - c);
-            std::uint64_t s = p[j];
-            for (std::uint32_t i = 0; i < len; ++i, ++c) {
-                acc.add_scalar(static_cast<std::uint32_t>(s), g[c]);
-                if (++s == r_.size) s = 0;
-            }
+            if (BLOOM_LIKELY(len <= r_.size - p[j]))
+                acc.add_run(p[j], len, g + c);
+            else
+                for_each_piece(p[j], len, [&](std::uint32_t s, std::uint32_t n, std::uint32_t at) {
+                    acc.add_run(s, n, g + c + at);
+                });
+            c += len;
         }
     }
     void step() { t_.step(); }
@@ -170,10 +178,34 @@ public:
     void step_concurrent(unsigned w, std::uint64_t index) { t_.step_concurrent(w, index); }
     void end_concurrent(std::uint64_t steps) { t_.end_concurrent(steps); }
 
-    trainable_table<Scalar, Opt>& table() noexcept { return t_; }
-    const trainable_table<Scalar, Opt>& table() const noexcept { return t_; }
+    using table_type = trainable_table<Scalar, Opt, run_grads<Scalar>>;
+    table_type& table() noexcept { return t_; }
+    const table_type& table() const noexcept { return t_; }
 
 private:
+    // out[0 .. n) = w[0 .. n): short blocks without SIMD set-up.
+    static BLOOM_ALWAYS_INLINE void copy_run(Scalar* out, const Scalar* w, std::uint32_t n) noexcept {
+        if (n < 8)
+            for (std::uint32_t i = 0; i < n; ++i) out[i] = w[i];
+        else
+            kernels::copy(out, w, n);
+    }
+    // A block of len scalars from s that crosses the array's end: calls f(start, n, at) for its
+    // contiguous pieces in order, array scalars start .. start + n being the block's at .. at + n
+    // (more than two pieces when the block is longer than the array).
+    template <class F>
+    void for_each_piece(std::uint32_t s, std::uint32_t len, F&& f) const {
+        const std::uint64_t size = r_.size;
+        std::uint32_t done = static_cast<std::uint32_t>(std::min<std::uint64_t>(size - s, len));
+        f(s, done, 0u);
+        while (done < len) {
+            const std::uint32_t piece =
+                static_cast<std::uint32_t>(std::min<std::uint64_t>(len - done, size));
+            f(0u, piece, done);
+            done += piece;
+        }
+    }
+
     void set_shape() {
         block_ = detail::robe_block(r_, dim_);
         nb_ = (dim_ + block_ - 1) / block_;
@@ -186,7 +218,7 @@ private:
     robe_options r_;
     std::string hash_name_;
     std::vector<std::uint32_t> pos_;  // n x blocks: the start offsets
-    trainable_table<Scalar, Opt> t_;
+    table_type t_;
 };
 
 }  // namespace models

@@ -119,7 +119,13 @@ private:
             case 16: apply_n<16>(wp, gp, offset, n); break;
             case 32: apply_n<32>(wp, gp, offset, n); break;
             case 64: apply_n<64>(wp, gp, offset, n); break;
-            default: apply_n<Eigen::Dynamic>(wp, gp, offset, n); break;
+            default:
+                if (n < 8) {  // short spans (update_range's runs): no SIMD set-up per pass
+                    for (Eigen::Index i = 0; i < n; ++i) apply_n<1>(wp + i, gp + i, offset + i, 1);
+                } else {
+                    apply_n<Eigen::Dynamic>(wp, gp, offset, n);
+                }
+                break;
         }
     }
 
@@ -187,6 +193,13 @@ private:
                     break;
             }
         }
+    }
+    // apply() as step t (base::update_range_concurrent): the same kernel with the coefficients
+    // of step t.
+    void apply_at(std::uint64_t t, Scalar* wp, const Scalar* gp, Eigen::Index offset,
+                  Eigen::Index n) noexcept {
+        kernel<Eigen::Dynamic>(coefficients_at(t), wp, gp, m_.data() + offset, v_.data() + offset,
+                               n);
     }
     void apply_bias_rows(const coefficients& c, Scalar* w, const std::uint32_t* rows,
                          const Scalar* g, std::size_t n) noexcept {

@@ -291,6 +291,25 @@ public:
         self().apply_rows(table.data(), rows, grads, n);
     }
 
+    // update_rows() for the n consecutive rows first .. first + n, whose gradients are
+    // grads[0 .. n * cols) (row first + i at grads + i * cols). Bit for bit the same as
+    // update_rows() with those rows listed, but the rows, their state and their gradients are
+    // walked as contiguous spans (the dense form's blocks): no gather or scatter per row, which
+    // is what a short row (a one-column table) costs in update_rows().
+    void update_range(matrix<Scalar>& table, std::uint32_t first, std::size_t n,
+                      const Scalar* grads) {
+        if (n == 0) return;
+        if (BLOOM_UNLIKELY(!allocated())) allocate(table.rows(), table.cols());
+        BLOOM_ASSERT(t_ > 0 && "begin_step() must come before update_range()");
+        BLOOM_ASSERT(table.rows() == rows_ && table.cols() == cols_);
+        BLOOM_ASSERT(static_cast<Eigen::Index>(first) + static_cast<Eigen::Index>(n) <= rows_);
+        const Eigen::Index off = static_cast<Eigen::Index>(first) * cols_;
+        const Eigen::Index len = static_cast<Eigen::Index>(n) * cols_;
+        Scalar* w = table.data() + off;
+        for (Eigen::Index b = 0; b < len; b += dense_block)
+            self().apply(w + b, grads + b, off + b, len - b < dense_block ? len - b : dense_block);
+    }
+
     // --- concurrent (Hogwild) form ----------------------------------------------------------------
     // update_rows() as step number t (>= 1), for several threads updating one table at once:
     // it reads the configuration and writes only the listed rows' values and state, never the
@@ -305,6 +324,21 @@ public:
         BLOOM_ASSERT(t > 0);
         BLOOM_ASSERT(table.rows() == rows_ && table.cols() == cols_);
         self().apply_rows_at(t, table.data(), rows, grads, n);
+    }
+    // update_range() as step number t, for several threads at once (as update_rows_concurrent()).
+    void update_range_concurrent(std::uint64_t t, matrix<Scalar>& table, std::uint32_t first,
+                                 std::size_t n, const Scalar* grads) noexcept {
+        if (n == 0) return;
+        BLOOM_ASSERT(allocated() && "allocate() before concurrent updates");
+        BLOOM_ASSERT(t > 0);
+        BLOOM_ASSERT(table.rows() == rows_ && table.cols() == cols_);
+        BLOOM_ASSERT(static_cast<Eigen::Index>(first) + static_cast<Eigen::Index>(n) <= rows_);
+        const Eigen::Index off = static_cast<Eigen::Index>(first) * cols_;
+        const Eigen::Index len = static_cast<Eigen::Index>(n) * cols_;
+        Scalar* w = table.data() + off;
+        for (Eigen::Index b = 0; b < len; b += dense_block)
+            self().apply_at(t, w + b, grads + b, off + b,
+                            len - b < dense_block ? len - b : dense_block);
     }
     // Adds n to the step count (and computes the coefficients of the step reached).
     void advance_steps(std::uint64_t n) noexcept {
@@ -364,6 +398,13 @@ protected:
     void apply_rows_at(std::uint64_t, Scalar* w, const std::uint32_t* rows, const Scalar* g,
                        std::size_t n) noexcept {
         self().apply_rows(w, rows, g, n);
+    }
+
+    // apply() as step t without touching the cached coefficients (update_range_concurrent()); as
+    // apply_rows_at(), adam hides it.
+    void apply_at(std::uint64_t, Scalar* w, const Scalar* g, Eigen::Index offset,
+                  Eigen::Index n) noexcept {
+        self().apply(w, g, offset, n);
     }
 
     // One state matrix of Derived's archive_state(): when `used`, of the bound shape (empty
