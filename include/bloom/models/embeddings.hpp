@@ -28,7 +28,9 @@
 //   void set_workers(unsigned n);                 // accumulators for n workers, before they start
 //   void step_concurrent(unsigned worker, std::uint64_t index);  // the worker's step, lock-free
 //   void end_concurrent(std::uint64_t steps);     // after the workers joined
-// (every kind here does; see trainable_table).
+// (every kind here does; see trainable_table). A kind may also offer
+//   bool end_epoch(std::uint32_t epoch);          // between epochs (cce_embedding reclusters)
+// which factorization::fit() calls after each epoch when the kind has it.
 //
 // The id-taking members are the hot path: an id must be below ids(), which only BLOOM_ASSERT
 // checks (on in debug builds and with BLOOM_CHECKED, see config.hpp); the models check the ids
