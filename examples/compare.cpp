@@ -71,6 +71,7 @@ struct settings {
     std::uint32_t threads = 1, eval_threads = 0;
     double lr = 1e-2, l2 = 1e-6, test_share = 0.2, head_share = 0.5;
     std::uint32_t history_k = 1;
+    std::uint32_t kmeans_iterations = bloom::models::cce_options{}.kmeans_iterations;  // cce
     std::string loss = "bpr";
     std::vector<std::string> methods = {"full",       "bloom",     "hashing",      "hash-emb", "qr",
                                         "freq-bloom", "small-dim", "bloom-history"};
@@ -526,6 +527,7 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
                     static_cast<std::uint64_t>(ratio * static_cast<double>(x.n) * s.dim), s.dim, co.tables);
                 co.cluster_epochs = static_cast<std::uint32_t>(0.75 * s.epochs);
                 co.seed = training_seed(s) + x.salt;
+                co.kmeans_iterations = s.kmeans_iterations;
                 return bm::cce_embedding<scalar, opt>(x.n, co, emb_options(s, x.salt), oc);
             },
             d, s, r);
@@ -920,6 +922,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--combine", s.combine, "how k rows combine: sum (Spotlight) or mean")
         ->check(CLI::IsMember({"sum", "mean"}))
+        ->capture_default_str();
+    app.add_option("--kmeans-iterations", s.kmeans_iterations,
+                   "cce: Lloyd rounds at most per clustering (each costs ids x rows x dim "
+                   "multiply-adds per side)")
+        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--head-share", s.head_share, "freq-bloom: share of rows for frequent ids")
         ->check(CLI::Range(0.0, 0.99))
