@@ -17,6 +17,7 @@
 #include <bloom/eval/evaluate.hpp>
 #include <bloom/eval/user_items.hpp>
 #include <bloom/hash/all.hpp>
+#include <bloom/models/cce.hpp>
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/factorization.hpp>
 #include <bloom/models/mixed_dim.hpp>
@@ -70,6 +71,7 @@ struct settings {
     std::uint32_t threads = 1, eval_threads = 0;
     double lr = 1e-2, l2 = 1e-6, test_share = 0.2, head_share = 0.5;
     std::uint32_t history_k = 1;
+    std::uint32_t kmeans_iterations = bloom::models::cce_options{}.kmeans_iterations;  // cce
     std::string loss = "bpr";
     std::vector<std::string> methods = {"full",       "bloom",     "hashing",      "hash-emb", "qr",
                                         "freq-bloom", "small-dim", "bloom-history"};
@@ -313,7 +315,8 @@ std::uint32_t small_dim(const settings& s, double ratio) {
 const std::vector<std::string>& known_methods() {
     static const std::vector<std::string> m = {"full",       "bloom",     "hashing",      "hash-emb",
                                                "qr",         "freq-bloom", "small-dim",
-                                               "bloom-history", "robe",        "mixed-dim"};
+                                               "bloom-history", "robe",        "mixed-dim",
+                                               "cce"};
     return m;
 }
 
@@ -400,7 +403,7 @@ void validate_sizes(const settings& s, std::uint32_t n_users, std::uint32_t n_it
                     throw examples::option_error(msg);
                 };
                 if (method == "robe") continue;  // its array holds at least dim scalars
-                if (method == "qr") check(2, "");
+                if (method == "qr" || method == "cce") check(2, "");  // cce: a row in each of 2 tables
                 else if (method == "hashing") check(1, "");
                 else if (method == "bloom-history" && is_users) check(s.history_k, "--history-k");
                 else
@@ -507,6 +510,25 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
                 bm::mixed_dim_options mo;
                 mo.budget = static_cast<std::uint64_t>(ratio * static_cast<double>(x.n) * s.dim);
                 return bm::mixed_dim_embedding<scalar, opt>(x.n, *x.counts, mo, emb_options(s, x.salt), oc);
+            },
+            d, s, r);
+    }
+    if (method == "cce") {
+        // CCE as the reference's `cce` method: 2 summed tables, 4 column chunks (fewer when dim
+        // is below 4), the parameter budget ratio x the full table's n x dim scalars, reclustered
+        // after each of the first 3/4 of the epochs (the reference's examples/movielens.py).
+        return run_sides(
+            us, is,
+            [&](const side& x) {
+                bm::cce_options co;
+                co.tables = 2;
+                co.chunks = std::min<std::uint32_t>(4, s.dim);
+                co.rows = bm::cce_rows_for_budget(
+                    static_cast<std::uint64_t>(ratio * static_cast<double>(x.n) * s.dim), s.dim, co.tables);
+                co.cluster_epochs = static_cast<std::uint32_t>(0.75 * s.epochs);
+                co.seed = training_seed(s) + x.salt;
+                co.kmeans_iterations = s.kmeans_iterations;
+                return bm::cce_embedding<scalar, opt>(x.n, co, emb_options(s, x.salt), oc);
             },
             d, s, r);
     }
@@ -869,7 +891,9 @@ int main(int argc, char** argv) {
                    "mixed-dim (frequency buckets of halving dims, --ratios as parameter budget), "
                    "bloom-history (users as the Bloom filter of their training items, the "
                    "paper's input side, items frequency-aware Bloom), robe (one shared array of "
-                   "ratio x ids x dim scalars read in hashed blocks, Desai et al. 2022)")
+                   "ratio x ids x dim scalars read in hashed blocks, Desai et al. 2022), cce "
+                   "(clustered compositional embeddings, Tsang & Ahle 2023, --ratios as parameter "
+                   "budget); all: every kind")
         ->delimiter(',')
         ->capture_default_str();
     app.add_option("--hashes", s.hashes, "hash policies for the hashed kinds (see --list-hashes), or all")
@@ -898,6 +922,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--combine", s.combine, "how k rows combine: sum (Spotlight) or mean")
         ->check(CLI::IsMember({"sum", "mean"}))
+        ->capture_default_str();
+    app.add_option("--kmeans-iterations", s.kmeans_iterations,
+                   "cce: Lloyd rounds at most per clustering (each costs ids x rows x dim "
+                   "multiply-adds per side)")
+        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--head-share", s.head_share, "freq-bloom: share of rows for frequent ids")
         ->check(CLI::Range(0.0, 0.99))
@@ -973,6 +1002,8 @@ int main(int argc, char** argv) {
         return 0;
     }
 
+    // "--methods all": every kind (the default list leaves out robe, mixed-dim and cce).
+    if (std::find(s.methods.begin(), s.methods.end(), "all") != s.methods.end()) s.methods = known_methods();
     // "--hashes all": every policy this build has (the core ones and the optional packages found).
     if (std::find(s.hashes.begin(), s.hashes.end(), "all") != s.hashes.end()) {
         s.hashes = examples::built_hashes();

@@ -10,6 +10,7 @@
 #include <bloom/io/archive.hpp>
 #include <bloom/models/factorization.hpp>
 #include <bloom/models/network/bloom_mlp.hpp>
+#include <bloom/models/cce.hpp>
 #include <bloom/models/robe.hpp>
 #include <bloom/encoding/spec.hpp>
 #include <bloom/hash/murmur3.hpp>
@@ -237,6 +238,7 @@ using qr_t = m::qr_embedding<float, adam>;
 using freq_t = m::freq_bloom_embedding<float, adam>;
 using hist_t = m::history_bloom_embedding<float, adam>;
 using robe_t = m::robe_embedding<float, adam>;
+using cce_t = m::cce_embedding<float, adam>;
 
 }  // namespace
 
@@ -289,6 +291,50 @@ TEST_CASE("model files: robe users and items") {
         return model(robe_t(d.n_users, ru, emb(1), opt(), bloom::xxh3{}),
                      robe_t(d.n_items, ri, emb(2), opt(), bloom::murmur3_32{}), opt());
     });
+}
+
+TEST_CASE("model files: cce users and items") {
+    using model = m::factorization<cce_t, cce_t, adam>;
+    const data& d = sample();
+    m::cce_options cu, ci;
+    cu.rows = 6;
+    cu.cluster_epochs = 3;  // reclusters after epochs 0, 1, 2: across the save in the resume check
+    cu.seed = 4;
+    ci.rows = 9;
+    ci.tables = 3;
+    ci.chunks = 3;
+    ci.cluster_epochs = 3;
+    ci.sample_factor = 2;
+    ci.reset_optimizer = false;
+    check_kind<model>("cce", [&] {
+        return model(cce_t(d.n_users, cu, emb(1), opt()), cce_t(d.n_items, ci, emb(2), opt()), opt());
+    });
+}
+
+TEST_CASE("model files: a cce assignment beyond the rows is refused") {
+    using model = m::factorization<cce_t, cce_t, adam>;
+    const data& d = sample();
+    m::cce_options c;
+    c.rows = 5;
+    c.cluster_epochs = 1;
+    model mdl(cce_t(d.n_users, c, emb(1), opt()), cce_t(d.n_items, c, emb(2), opt()), opt());
+    mdl.fit(d.users, d.items, fit(2));
+    const std::string src = temp_path("cce-src.bin"), bad = temp_path("cce-bad.bin");
+    io::save(src, mdl);
+    REQUIRE(load_error<model>(src).empty());
+    rewrite(src, bad, [](const std::string& name, std::vector<unsigned char>& bytes, std::string&) {
+        if (name == "model.item.assignments") {
+            const std::uint32_t five = 5;
+            std::memcpy(bytes.data() + 4 * 3, &five, 4);
+        }
+    });
+    CHECK_THAT(load_error<model>(bad), Catch::Contains("an assignment beyond the rows"));
+    rewrite(src, bad, [](const std::string& name, std::vector<unsigned char>&, std::string& meta) {
+        if (name == "meta") replace(meta, "model.user.chunks=4", "model.user.chunks=33");
+    });
+    CHECK_THAT(load_error<model>(bad), Catch::Contains("chunks outside 1..dim"));
+    std::remove(src.c_str());
+    std::remove(bad.c_str());
 }
 
 TEST_CASE("model files: sgd with momentum and adagrad keep their state") {

@@ -32,6 +32,9 @@
 // (fit_options::parallel, <bloom/dist/mpi.hpp>)
 //   template <class F> void visit_grads(F&& f);  // f(row_grads<Scalar>&) on each table's batch
 //                                                // gradient, always in the same order
+// A kind may also offer
+//   bool end_epoch(std::uint32_t epoch);          // between epochs (cce_embedding reclusters)
+// which factorization::fit() calls after each epoch when the kind has it.
 //
 // The id-taking members are the hot path: an id must be below ids(), which only BLOOM_ASSERT
 // checks (on in debug builds and with BLOOM_CHECKED, see config.hpp); the models check the ids

@@ -622,6 +622,10 @@ private:
             } else {
                 loss_sum = concurrent_epoch(ws, ex.data(), n, rng, opt, first_epoch + epoch + 1);
             }
+            // Kinds with an end-of-epoch step (CCE's reclustering) take it now; its time counts
+            // in the epoch's.
+            end_epoch(users_, first_epoch + epoch);
+            end_epoch(items_, first_epoch + epoch);
             const double secs =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             rep.epoch_seconds.push_back(secs);
@@ -909,6 +913,17 @@ private:
         }
         ub_.set_workers(threads);
         ib_.set_workers(threads);
+    }
+    // Kinds with an end_epoch(epoch) member (cce_embedding: its reclustering); the others have
+    // nothing to do between epochs.
+    template <class Kind, class = void>
+    struct has_end_epoch : std::false_type {};
+    template <class Kind>
+    struct has_end_epoch<Kind, std::void_t<decltype(std::declval<Kind&>().end_epoch(std::uint32_t{}))>>
+        : std::true_type {};
+    template <class Kind>
+    static void end_epoch(Kind& kind, std::uint32_t epoch) {
+        if constexpr (has_end_epoch<Kind>::value) kind.end_epoch(epoch);
     }
     template <bool Concurrent, class Kind, class Id>
     BLOOM_ALWAYS_INLINE static void backward(Kind& kind, Id id, const Scalar* g,
