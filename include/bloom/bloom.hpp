@@ -51,5 +51,6 @@
 #include <bloom/models/mixed_dim.hpp>
 #include <bloom/models/factorization.hpp>
 #include <bloom/models/robe.hpp>
+#include <bloom/models/tt.hpp>
 #include <bloom/io/model_file.hpp>
 #include <bloom/io/archive.hpp>
