@@ -37,7 +37,7 @@ embedding_options dim_of(std::uint32_t d, std::uint64_t seed = 0) {
 }
 
 // e(id) as the product of matrices: row j1 of G1[i1] (1 x R) times the R x R slice j2 of
-// G2[i2] times G3[i3] (R x d3), written with Eigen from the documented layouts.
+// G2[i2] times G3[i3] (R x d3, stored transposed), written with Eigen from the documented layouts.
 std::vector<double> explicit_product(const tt& k, std::uint32_t id) {
     const factors nf = k.id_factors(), df = k.dim_factors();
     const std::uint32_t i3 = id % nf[2], i2 = (id / nf[2]) % nf[1], i1 = id / (nf[1] * nf[2]);
@@ -47,7 +47,7 @@ std::vector<double> explicit_product(const tt& k, std::uint32_t id) {
     const auto& c3 = k.table(2).weights();
     Eigen::MatrixXd C(R, df[2]);
     for (Eigen::Index b = 0; b < R; ++b)
-        for (std::uint32_t j3 = 0; j3 < df[2]; ++j3) C(b, j3) = c3(i3, b * df[2] + j3);
+        for (std::uint32_t j3 = 0; j3 < df[2]; ++j3) C(b, j3) = c3(i3, j3 * R + b);
     std::vector<double> e;
     for (std::uint32_t j1 = 0; j1 < df[0]; ++j1)
         for (std::uint32_t j2 = 0; j2 < df[1]; ++j2) {
@@ -220,9 +220,12 @@ TEST_CASE("tt takes the largest rank the budget holds", "[models][tt]") {
     t.budget = 6035;
     t.rank = 7;
     CHECK(tt(943, t, dim_of(32), sgd::config{}).rank() == 7);
-    // a huge budget stops at tt_max_rank
+    // a huge budget stops at tt_max_rank, or where d2 R would pass tt_scratch
     const factors nf{2, 2, 2}, df{1, 1, 1};
     CHECK(tt_rank_for(nf, df, std::uint64_t{1} << 40) == tt_max_rank);
+    CHECK(tt_rank_for(nf, {8, 8, 8}, std::uint64_t{1} << 40) == tt_scratch / 8);
+    CHECK(tt_rank_limit({8, 8, 8}) == 256);
+    CHECK(tt_rank_limit({4, 4, 4}) == tt_max_rank);
     // every budget's rank fits, and the next does not
     for (std::uint64_t b = 100; b < 20000; b += 37) {
         const std::uint32_t r = tt_rank_for({10, 10, 10}, {4, 2, 4}, b);
@@ -253,6 +256,9 @@ TEST_CASE("tt reports bad configuration", "[models][tt]") {
     CHECK_THROWS_WITH(tt(10, tt_options{}, dim_of(8), oc),
                       Catch::Contains("rank 0") && Catch::Contains("budget"));
     CHECK_THROWS_WITH(tt(10, rank_of(tt_max_rank + 1), dim_of(8), oc), Catch::Contains("513"));
+    CHECK_NOTHROW(tt(10, rank_of(256), dim_of(512), oc));  // d2 = 8: 8 x 256 = tt_scratch
+    CHECK_THROWS_WITH(tt(10, rank_of(257), dim_of(512), oc),
+                      Catch::Contains("rank 257") && Catch::Contains("limit 256"));
     tt_options small;
     small.budget = 5;  // 1000 ids at dim 8 need 10*2 + 10*2 + 10*2 = 60 at rank 1
     CHECK_THROWS_WITH(tt(1000, small, dim_of(8), oc),

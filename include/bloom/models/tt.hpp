@@ -9,9 +9,10 @@
 //
 //   e(i)[j1, j2, j3] = sum_{a, b} G1[i1][j1, a] G2[i2][a, j2, b] G3[i3][b, j3].
 //
-// Core t is a trainable_table of n_t rows of R_{t-1} d_t R_t scalars (slice G_t[i_t] row-major as
-// [a][j][b]), so a batch touches at most three rows per id and the row-sparse optimizers update
-// only those slices.
+// Core t is a trainable_table of n_t rows of R_{t-1} d_t R_t scalars, one slice per row: G1[i1]
+// as d1 x R and G2[i2] as R x d2 x R, row-major ([j][b] and [a][j][b]), and G3[i3] transposed,
+// as d3 x R ([j][b]), so that every inner product runs over contiguous scalars. A batch touches
+// at most three rows per id and the row-sparse optimizers update only those slices.
 //
 // The factorizations (see tt_id_factors and tt_dim_factors): n1 is the smallest integer with
 // n1^3 >= n, n2 the smallest with n1 n2^2 >= n, n3 = ceil(n / (n1 n2)), so the padding is small
@@ -21,16 +22,19 @@
 // dim has only 1 x 1 x dim, which leaves two cores without a share of the dimension: an error
 // unless tt_options::dims asks for it.
 //
-// The rank: tt_options::rank, or (rank 0) the largest R <= tt_max_rank whose parameters,
-// n1 d1 R + n2 d2 R^2 + n3 d3 R, fit tt_options::budget.
+// The rank: tt_options::rank, or (rank 0) the largest R <= tt_rank_limit whose parameters,
+// n1 d1 R + n2 d2 R^2 + n3 d3 R, fit tt_options::budget. tt_rank_limit is 512, and lower where
+// d2 R would exceed the tt_scratch scalars a lookup keeps on the stack (d2 > 4).
 //
 // Initialisation (the paper's "sampled Gaussian" cores): every core scalar is drawn from
 // N(0, s^2) with s = (sigma / R)^(1/3), so that an entry of the product, a sum of R^2 products
 // of three independent draws, has variance R^2 s^6 = sigma^2: the variance of the full table the
 // kind replaces (sigma = embedding_options::init_std, default 1/dim).
 //
-// Cost: a forward is d1 d2 (R^2 + R d3) multiply-adds, a backward d1 d2 (3 R^2 + 2 R d3); both
-// keep two R-vectors on the stack (hence tt_max_rank) and allocate nothing.
+// Cost: a forward is d1 d2 (R^2 + R d3) multiply-adds, a backward d1 d2 (3 R^2 + 2 R d3). Both
+// work a row of core 1 at a time: m = G1[i1][j1, :] G2[i2] is d2 R scalars, kept on the stack
+// with the backward's d2 R partial gradients (hence the rank limit), so they allocate nothing, and
+// the long products run over contiguous d2 R slices of core 2 (the SIMD kernels of kernels.hpp).
 //
 // Same interface as the kinds of <bloom/models/embeddings.hpp>.
 #pragma once
@@ -46,12 +50,19 @@
 #include <bloom/config.hpp>
 #include <bloom/error.hpp>
 #include <bloom/models/embeddings.hpp>
+#include <bloom/models/kernels.hpp>
 
 namespace bloom {
 namespace models {
 
-// The largest TT rank: forward and backward keep R-vectors on the stack.
+// The largest TT rank, and the scalars a lookup keeps on the stack (d2 R of them).
 inline constexpr std::uint32_t tt_max_rank = 512;
+inline constexpr std::uint32_t tt_scratch = 2048;
+
+// The largest rank the dims allow: tt_max_rank, or tt_scratch / d2 when lower.
+inline std::uint32_t tt_rank_limit(const std::array<std::uint32_t, 3>& df) noexcept {
+    return std::min(tt_max_rank, tt_scratch / std::max<std::uint32_t>(df[1], 1));
+}
 
 struct tt_options {
     // The TT rank R; 0: the largest rank whose cores fit `budget`.
@@ -106,7 +117,7 @@ inline std::uint64_t tt_parameters(const std::array<std::uint32_t, 3>& nf,
            std::uint64_t{nf[2]} * df[2] * R;
 }
 
-// The largest rank <= tt_max_rank whose cores fit `budget`; throws when rank 1 does not fit.
+// The largest rank <= tt_rank_limit(df) whose cores fit `budget`; throws when rank 1 does not fit.
 inline std::uint32_t tt_rank_for(const std::array<std::uint32_t, 3>& nf,
                                  const std::array<std::uint32_t, 3>& df, std::uint64_t budget) {
     if (tt_parameters(nf, df, 1) > budget)
@@ -117,7 +128,8 @@ inline std::uint32_t tt_rank_for(const std::array<std::uint32_t, 3>& nf,
             std::to_string(df[0]) + " x " + std::to_string(df[1]) + " x " + std::to_string(df[2]) +
             ")");
     std::uint32_t r = 1;
-    while (r < tt_max_rank && tt_parameters(nf, df, r + 1) <= budget) ++r;
+    const std::uint32_t top = tt_rank_limit(df);
+    while (r < top && tt_parameters(nf, df, r + 1) <= budget) ++r;
     return r;
 }
 
@@ -138,11 +150,15 @@ inline std::uint32_t tt_rank(const std::array<std::uint32_t, 3>& nf,
                              const std::array<std::uint32_t, 3>& df, const tt_options& t) {
     if (t.rank == 0 && t.budget == 0)
         ::bloom::detail::throw_invalid(
-            "tt_embedding: rank 0 and no budget: give a rank (1.." + std::to_string(tt_max_rank) +
-            ") or a parameter budget");
-    if (t.rank > tt_max_rank)
+            "tt_embedding: rank 0 and no budget: give a rank (1.." +
+            std::to_string(tt_rank_limit(df)) + ") or a parameter budget");
+    if (t.rank > tt_rank_limit(df))
         ::bloom::detail::throw_invalid("tt_embedding: rank " + std::to_string(t.rank) +
-                                       " is above tt_max_rank " + std::to_string(tt_max_rank));
+                                       " is above the limit " + std::to_string(tt_rank_limit(df)) +
+                                       " (tt_max_rank " + std::to_string(tt_max_rank) +
+                                       ", and d2 x rank at most tt_scratch " +
+                                       std::to_string(tt_scratch) + "; d2 = " +
+                                       std::to_string(df[1]) + ")");
     if (t.rank == 0) return tt_rank_for(nf, df, t.budget);
     if (t.budget != 0 && tt_parameters(nf, df, t.rank) > t.budget)
         ::bloom::detail::throw_invalid("tt_embedding: rank " + std::to_string(t.rank) + " needs " +
@@ -219,12 +235,12 @@ public:
         for (std::size_t t = 0; t < 3; ++t) a.object("core" + std::to_string(t), cores_[t]);
         if constexpr (A::loading) {
             detail::check_loaded(a, n_, dim_);
-            a.check(rank_ >= 1 && rank_ <= tt_max_rank, "a rank outside 1..tt_max_rank");
             a.check(nf.size() == 3 && df.size() == 3, "factors are not three numbers");
             for (std::size_t t = 0; t < 3; ++t) {
                 nf_[t] = nf[t];
                 df_[t] = df[t];
             }
+            a.check(rank_ >= 1 && rank_ <= tt_rank_limit(df_), "a rank outside 1..tt_rank_limit");
             a.check(nf_ == tt_id_factors(n_), "the id factors are not the ones the ids give");
             a.check(df_[0] > 0 && df_[1] > 0 && df_[2] > 0 &&
                         std::uint64_t{df_[0]} * df_[1] * df_[2] == dim_,
@@ -242,21 +258,18 @@ public:
         BLOOM_ASSERT(id < n_);
         const auto ix = indices(id);
         const Scalar* A = cores_[0].row(ix[0]);  // d1 x R
-        const Scalar* B = cores_[1].row(ix[1]);  // R x d2 x R
-        const Scalar* C = cores_[2].row(ix[2]);  // R x d3
+        const Scalar* B = cores_[1].row(ix[1]);  // R x (d2 R)
+        const Scalar* C = cores_[2].row(ix[2]);  // d3 x R (G3[i3] transposed)
         const std::uint32_t R = rank_, d1 = df_[0], d2 = df_[1], d3 = df_[2];
-        Scalar t[tt_max_rank];
-        for (std::uint32_t j1 = 0; j1 < d1; ++j1)
-            for (std::uint32_t j2 = 0; j2 < d2; ++j2) {
-                left(A + std::size_t{j1} * R, B, j2, t);
-                Scalar* y = out + (std::size_t{j1} * d2 + j2) * d3;
-                for (std::uint32_t j3 = 0; j3 < d3; ++j3) y[j3] = Scalar(0);
-                for (std::uint32_t b = 0; b < R; ++b) {
-                    const Scalar tb = t[b];
-                    const Scalar* c = C + std::size_t{b} * d3;
-                    for (std::uint32_t j3 = 0; j3 < d3; ++j3) y[j3] += tb * c[j3];
-                }
-            }
+        Scalar m[tt_scratch];
+        for (std::uint32_t j1 = 0; j1 < d1; ++j1) {
+            left(A + std::size_t{j1} * R, B, m);
+            // out[j1, j2, j3] = m[j2, :] . G3[i3][:, j3]
+            Scalar* y = out + std::size_t{j1} * d2 * d3;
+            for (std::uint32_t j2 = 0; j2 < d2; ++j2)
+                for (std::uint32_t j3 = 0; j3 < d3; ++j3)
+                    *y++ = kernels::dot(m + std::size_t{j2} * R, C + std::size_t{j3} * R, R);
+        }
     }
 
     void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
@@ -268,39 +281,28 @@ public:
         Scalar* gA = cores_[0].grads(worker).row(ix[0]);
         Scalar* gB = cores_[1].grads(worker).row(ix[1]);
         Scalar* gC = cores_[2].grads(worker).row(ix[2]);
-        const std::uint32_t R = rank_, d1 = df_[0], d2 = df_[1], d3 = df_[2];
-        const std::size_t bs = std::size_t{d2} * R;  // B's stride between a's
-        Scalar t[tt_max_rank], h[tt_max_rank];
+        const std::uint32_t R = rank_, d1 = df_[0], d2 = df_[1], d3 = df_[2], w = d2 * R;
+        Scalar m[tt_scratch], h[tt_scratch];
         for (std::uint32_t j1 = 0; j1 < d1; ++j1) {
             const Scalar* a1 = A + std::size_t{j1} * R;
-            Scalar* ga1 = gA + std::size_t{j1} * R;
+            left(a1, B, m);
+            // h[j2, :] = sum_j3 g[j1, j2, j3] G3[i3][:, j3];  dG3[i3][:, j3] += g[j1, j2, j3] m[j2, :]
             for (std::uint32_t j2 = 0; j2 < d2; ++j2) {
-                const Scalar* gy = g + (std::size_t{j1} * d2 + j2) * d3;
-                left(a1, B, j2, t);
-                // h = C gy; dC[b, :] += t[b] gy
-                for (std::uint32_t b = 0; b < R; ++b) {
-                    const Scalar* c = C + std::size_t{b} * d3;
-                    Scalar* gc = gC + std::size_t{b} * d3;
-                    Scalar s = 0;
-                    const Scalar tb = t[b];
-                    for (std::uint32_t j3 = 0; j3 < d3; ++j3) {
-                        s += c[j3] * gy[j3];
-                        gc[j3] += tb * gy[j3];
-                    }
-                    h[b] = s;
+                const Scalar* gj = g + (std::size_t{j1} * d2 + j2) * d3;
+                Scalar* hj = h + std::size_t{j2} * R;
+                const Scalar* mj = m + std::size_t{j2} * R;
+                kernels::scaled_copy(hj, gj[0], C, R);
+                kernels::axpy(gC, gj[0], mj, R);
+                for (std::uint32_t j3 = 1; j3 < d3; ++j3) {
+                    kernels::axpy(hj, gj[j3], C + std::size_t{j3} * R, R);
+                    kernels::axpy(gC + std::size_t{j3} * R, gj[j3], mj, R);
                 }
-                // dB[a, j2, :] += A[j1, a] h; dA[j1, a] += B[a, j2, :] . h
-                for (std::uint32_t a = 0; a < R; ++a) {
-                    const Scalar* brow = B + a * bs + std::size_t{j2} * R;
-                    Scalar* gb = gB + a * bs + std::size_t{j2} * R;
-                    const Scalar aa = a1[a];
-                    Scalar s = 0;
-                    for (std::uint32_t b = 0; b < R; ++b) {
-                        s += brow[b] * h[b];
-                        gb[b] += aa * h[b];
-                    }
-                    ga1[a] += s;
-                }
+            }
+            // dG2[i2][a, :] += G1[i1][j1, a] h;  dG1[i1][j1, a] += G2[i2][a, :] . h
+            Scalar* ga1 = gA + std::size_t{j1} * R;
+            for (std::uint32_t a = 0; a < R; ++a) {
+                kernels::axpy(gB + std::size_t{a} * w, a1[a], h, w);
+                ga1[a] += kernels::dot(B + std::size_t{a} * w, h, w);
             }
         }
     }
@@ -324,18 +326,11 @@ public:
     const trainable_table<Scalar, Opt>& table(std::size_t t) const noexcept { return cores_[t]; }
 
 private:
-    // t[b] = sum_a a1[a] B[a, j2, b]: row j1 of core 1 times slice j2 of core 2.
-    BLOOM_ALWAYS_INLINE void left(const Scalar* a1, const Scalar* B, std::uint32_t j2,
-                                  Scalar* t) const noexcept {
-        const std::uint32_t R = rank_;
-        const std::size_t bs = std::size_t{df_[1]} * R;
-        const Scalar* b0 = B + std::size_t{j2} * R;
-        for (std::uint32_t b = 0; b < R; ++b) t[b] = Scalar(0);
-        for (std::uint32_t a = 0; a < R; ++a) {
-            const Scalar aa = a1[a];
-            const Scalar* brow = b0 + a * bs;
-            for (std::uint32_t b = 0; b < R; ++b) t[b] += aa * brow[b];
-        }
+    // m[j2, b] = sum_a a1[a] B[a, j2, b]: row j1 of core 1 times core 2's slice, d2 x R.
+    BLOOM_ALWAYS_INLINE void left(const Scalar* a1, const Scalar* B, Scalar* m) const noexcept {
+        const std::uint32_t R = rank_, w = df_[1] * R;
+        kernels::scaled_copy(m, a1[0], B, w);
+        for (std::uint32_t a = 1; a < R; ++a) kernels::axpy(m, a1[a], B + std::size_t{a} * w, w);
     }
 
     std::uint32_t n_;
