@@ -166,6 +166,10 @@ TEST_CASE("tt backward matches finite differences for every core scalar", "[mode
     CHECK(k2.table(0).grads().touched() == 1);
     CHECK(k2.table(1).grads().touched() == 1);
     CHECK(k2.table(2).grads().touched() == 2);
+    // visit_grads: the three cores' batch gradients, in core order
+    std::vector<std::size_t> touched;
+    k2.visit_grads([&](row_grads<double>& rg) { touched.push_back(rg.touched()); });
+    CHECK(touched == std::vector<std::size_t>{1, 1, 2});
 }
 
 TEST_CASE("a tt step changes only the slices the batch used, values and adam state",

@@ -310,6 +310,11 @@ public:
     void step() {
         for (auto& c : cores_) c.step();
     }
+    // Data-parallel training: f(row_grads&) on each core's batch gradient, cores 1, 2, 3 in order.
+    template <class F>
+    void visit_grads(F&& f) {
+        for (auto& c : cores_) f(c.grads());
+    }
     // Concurrent training: see trainable_table::set_workers().
     void set_workers(unsigned n) {
         for (auto& c : cores_) c.set_workers(n);
