@@ -23,6 +23,7 @@
 #include <bloom/models/mixed_dim.hpp>
 #include <bloom/models/network/bloom_mlp.hpp>
 #include <bloom/models/robe.hpp>
+#include <bloom/models/tt.hpp>
 #include <bloom/optim/adam.hpp>
 
 #include "common.hpp"
@@ -316,8 +317,13 @@ const std::vector<std::string>& known_methods() {
     static const std::vector<std::string> m = {"full",       "bloom",     "hashing",      "hash-emb",
                                                "qr",         "freq-bloom", "small-dim",
                                                "bloom-history", "robe",        "mixed-dim",
-                                               "cce"};
+                                               "cce",           "tt"};
     return m;
+}
+
+// tt's parameter budget: ratio x the full table's n x dim scalars.
+std::uint64_t tt_budget(std::uint32_t n, double ratio, std::uint32_t dim) {
+    return static_cast<std::uint64_t>(ratio * static_cast<double>(n) * static_cast<double>(dim));
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -363,6 +369,14 @@ void validate_options(const settings& s) {
     };
     if (has("small-dim") && !(users && items))
         bad("small-dim compresses both sides (--compress users,items)");
+    if (has("tt")) {
+        try {
+            (void)bm::tt_dim_factors(s.dim);
+        } catch (const bloom::invalid_argument&) {
+            bad("tt factors the dimension into three, and --dim " + std::to_string(s.dim) +
+                " is prime (only 1 x 1 x " + std::to_string(s.dim) + "); choose a composite --dim");
+        }
+    }
     if (has("bloom-history") && !users)
         bad("bloom-history encodes users by their training items; it needs --compress users or "
             "users,items");
@@ -403,6 +417,20 @@ void validate_sizes(const settings& s, std::uint32_t n_users, std::uint32_t n_it
                     throw examples::option_error(msg);
                 };
                 if (method == "robe") continue;  // its array holds at least dim scalars
+                if (method == "tt") {
+                    // the budget, ratio x ids x dim scalars, must hold the cores at rank 1
+                    const std::uint64_t budget = tt_budget(n, ratio, s.dim);
+                    const std::uint64_t need = bm::tt_parameters(
+                        bm::tt_id_factors(n), bm::tt_dim_factors(s.dim), 1);
+                    if (budget < need)
+                        throw examples::option_error(
+                            "bloom-compare: tt needs " + std::to_string(need) +
+                            " scalars for its cores at rank 1, more than the " +
+                            std::to_string(budget) + " that --ratios " + number(ratio) + " gives the " +
+                            (is_users ? "users" : "items") + " table (" + std::to_string(n) +
+                            " ids x dim " + std::to_string(s.dim) + "); raise --ratios");
+                    continue;
+                }
                 if (method == "qr" || method == "cce") check(2, "");  // cce: a row in each of 2 tables
                 else if (method == "hashing") check(1, "");
                 else if (method == "bloom-history" && is_users) check(s.history_k, "--history-k");
@@ -532,6 +560,17 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
             },
             d, s, r);
     }
+    if (method == "tt") {
+        // TT-Rec: the largest rank whose three cores fit ratio x the full table's scalars
+        return run_sides(
+            us, is,
+            [&](const side& x) {
+                bm::tt_options to;
+                to.budget = tt_budget(x.n, ratio, s.dim);
+                return bm::tt_embedding<scalar, opt>(x.n, to, emb_options(s, x.salt), oc);
+            },
+            d, s, r);
+    }
     if (method == "qr") {
         return run_sides(
             us, is,
@@ -598,7 +637,7 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
         } else {
             throw bloom::invalid_argument("bloom-compare: unknown method '" + method +
                                           "' (full, bloom, hashing, hash-emb, qr, freq-bloom, "
-                                          "bloom-history, small-dim, robe)");
+                                          "bloom-history, small-dim, robe, mixed-dim, tt)");
         }
     });
     return out;
@@ -893,7 +932,8 @@ int main(int argc, char** argv) {
                    "paper's input side, items frequency-aware Bloom), robe (one shared array of "
                    "ratio x ids x dim scalars read in hashed blocks, Desai et al. 2022), cce "
                    "(clustered compositional embeddings, Tsang & Ahle 2023, --ratios as parameter "
-                   "budget); all: every kind")
+                   "budget), tt (TT-Rec: the table as a rank-R tensor train of three cores, --ratios "
+                   "as parameter budget, Yin et al. 2021); all: every kind")
         ->delimiter(',')
         ->capture_default_str();
     app.add_option("--hashes", s.hashes, "hash policies for the hashed kinds (see --list-hashes), or all")
@@ -1002,7 +1042,7 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    // "--methods all": every kind (the default list leaves out robe, mixed-dim and cce).
+    // "--methods all": every kind (the default list leaves out robe, mixed-dim, cce and tt).
     if (std::find(s.methods.begin(), s.methods.end(), "all") != s.methods.end()) s.methods = known_methods();
     // "--hashes all": every policy this build has (the core ones and the optional packages found).
     if (std::find(s.hashes.begin(), s.hashes.end(), "all") != s.hashes.end()) {

@@ -55,5 +55,6 @@
 #include <bloom/models/factorization.hpp>
 #include <bloom/models/keyed.hpp>
 #include <bloom/models/robe.hpp>
+#include <bloom/models/tt.hpp>
 #include <bloom/io/model_file.hpp>
 #include <bloom/io/archive.hpp>

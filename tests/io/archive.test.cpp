@@ -12,6 +12,7 @@
 #include <bloom/models/network/bloom_mlp.hpp>
 #include <bloom/models/cce.hpp>
 #include <bloom/models/robe.hpp>
+#include <bloom/models/tt.hpp>
 #include <bloom/encoding/spec.hpp>
 #include <bloom/hash/murmur3.hpp>
 #include <bloom/optim/adagrad.hpp>
@@ -239,6 +240,7 @@ using freq_t = m::freq_bloom_embedding<float, adam>;
 using hist_t = m::history_bloom_embedding<float, adam>;
 using robe_t = m::robe_embedding<float, adam>;
 using cce_t = m::cce_embedding<float, adam>;
+using tt_t = m::tt_embedding<float, adam>;
 
 }  // namespace
 
@@ -333,6 +335,41 @@ TEST_CASE("model files: a cce assignment beyond the rows is refused") {
         if (name == "meta") replace(meta, "model.user.chunks=4", "model.user.chunks=33");
     });
     CHECK_THAT(load_error<model>(bad), Catch::Contains("chunks outside 1..dim"));
+TEST_CASE("model files: tt users and items") {
+    using model = m::factorization<tt_t, tt_t, adam>;
+    const data& d = sample();
+    m::tt_options tu, ti;
+    tu.rank = 3;
+    ti.budget = 300;  // the rank the budget buys
+    ti.dims = {2, 1, 4};
+    check_kind<model>("tt", [&] {
+        return model(tt_t(d.n_users, tu, emb(1), opt()), tt_t(d.n_items, ti, emb(2), opt()), opt());
+    });
+}
+
+TEST_CASE("model files: a tt file whose rank or factors contradict its cores is refused") {
+    using model = m::factorization<tt_t, full_t, adam>;
+    const data& d = sample();
+    m::tt_options tu;
+    tu.rank = 3;
+    model mdl(tt_t(d.n_users, tu, emb(1), opt()), full_t(d.n_items, emb(2), opt()), opt());
+    mdl.fit(d.users, d.items, fit(1));
+    const std::string src = temp_path("tt-refuse.bin"), bad = temp_path("tt-refuse-bad.bin");
+    io::save(src, mdl);
+    REQUIRE(load_error<model>(src).empty());
+    rewrite(src, bad, [&](const std::string& name, std::vector<unsigned char>&, std::string& meta) {
+        if (name == "meta") replace(meta, "model.user.rank=3", "model.user.rank=4");
+    });
+    CHECK_THAT(load_error<model>(bad), Catch::Contains("a core is not"));
+    // the first factor of each, one more: dims no longer multiply to dim, ids not the rule's
+    for (const std::string section : {"model.user.dim_factors", "model.user.id_factors"}) {
+        rewrite(src, bad, [&](const std::string& name, std::vector<unsigned char>& bytes, std::string&) {
+            if (name == section) bytes[0] = static_cast<unsigned char>(bytes[0] + 1);
+        });
+        CHECK_THAT(load_error<model>(bad), Catch::Contains(section == "model.user.dim_factors"
+                                                               ? "the dim factors do not multiply"
+                                                               : "the id factors are not"));
+    }
     std::remove(src.c_str());
     std::remove(bad.c_str());
 }
