@@ -47,6 +47,7 @@
 #include <bloom/nn/linear.hpp>
 #include <bloom/nn/mlp.hpp>
 
+#include <bloom/models/dhe.hpp>
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/mixed_dim.hpp>
 #include <bloom/models/factorization.hpp>
