@@ -138,7 +138,9 @@ BLOOM_ALWAYS_INLINE double dhe_fraction(std::uint64_t v) noexcept {
     if constexpr (bits > 53) {
         return static_cast<double>(v >> (bits - 53)) * 0x1p-53;
     } else {
-        return std::ldexp(static_cast<double>(v), -static_cast<int>(bits));
+        // 2^-bits, exact; a multiplication rather than std::ldexp, which is a library call
+        constexpr double scale = 1.0 / static_cast<double>(std::uint64_t{1} << bits);
+        return static_cast<double>(v) * scale;
     }
 }
 
