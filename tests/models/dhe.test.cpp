@@ -121,7 +121,7 @@ TEST_CASE("dhe encoding: deterministic, in range, ids apart", "[models][dhe]") {
     }
 }
 
-TEST_CASE("dhe encoding: the uniform transform is the hash's top 53 bits on [-1, 1)", "[models][dhe]") {
+TEST_CASE("dhe encoding: the uniform transform maps the hash's top 53 bits to -1 .. 1", "[models][dhe]") {
     const dhe_d e(10, net(5, 1, 3), emb(4), sgd::config{}, bloom::xxh3{});
     std::vector<double> x(5);
     e.encode(7, x.data());
@@ -254,7 +254,7 @@ TEST_CASE("dhe gradients of every weight match finite differences", "[models][dh
     }
 }
 
-TEST_CASE("dhe step: sgd on the whole gradient; nothing recorded, nothing changes", "[models][dhe]") {
+TEST_CASE("dhe step: sgd on the whole gradient, and a step with nothing recorded changes nothing", "[models][dhe]") {
     dhe_d e(40, net(6, 1, 4), emb(3), sgd::config{}, bloom::xxh3{});
     const bloom::matrix<double> w0 = e.layer(0).weights(), w1 = e.layer(1).weights();
     e.step();  // nothing recorded
