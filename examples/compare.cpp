@@ -20,6 +20,7 @@
 #include <bloom/models/cce.hpp>
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/factorization.hpp>
+#include <bloom/models/dhe.hpp>
 #include <bloom/models/mixed_dim.hpp>
 #include <bloom/models/network/bloom_mlp.hpp>
 #include <bloom/models/robe.hpp>
@@ -73,6 +74,9 @@ struct settings {
     double lr = 1e-2, l2 = 1e-6, test_share = 0.2, head_share = 0.5;
     std::uint32_t history_k = 1;
     std::uint32_t kmeans_iterations = bloom::models::cce_options{}.kmeans_iterations;  // cce
+    // dhe: hash functions, hidden layers, and the cap on the width the budget picks
+    std::uint32_t dhe_k = 64, dhe_layers = 2, dhe_max_width = 2048;
+    double dhe_lr = 1e-3;  // dhe: its network's Adam learning rate (every weight moves every step)
     std::string loss = "bpr";
     std::vector<std::string> methods = {"full",       "bloom",     "hashing",      "hash-emb", "qr",
                                         "freq-bloom", "small-dim", "bloom-history"};
@@ -302,11 +306,17 @@ void with_hash(const std::string& hash, F&& f) {
 
 bool uses_hash(const std::string& method) {
     return method == "bloom" || method == "hashing" || method == "hash-emb" ||
-           method == "freq-bloom" || method == "bloom-history" || method == "robe";
+           method == "freq-bloom" || method == "bloom-history" || method == "robe" ||
+           method == "dhe";
 }
 bool uses_k(const std::string& method) {
     return method == "bloom" || method == "hash-emb" || method == "freq-bloom" ||
            method == "bloom-history";
+}
+
+// dhe's parameter budget: ratio x the full table's n x dim scalars.
+std::uint64_t dhe_budget(std::uint32_t n, double ratio, std::uint32_t dim) {
+    return static_cast<std::uint64_t>(ratio * static_cast<double>(n) * static_cast<double>(dim));
 }
 
 std::uint32_t small_dim(const settings& s, double ratio) {
@@ -317,7 +327,8 @@ const std::vector<std::string>& known_methods() {
     static const std::vector<std::string> m = {"full",       "bloom",     "hashing",      "hash-emb",
                                                "qr",         "freq-bloom", "small-dim",
                                                "bloom-history", "robe",        "mixed-dim",
-                                               "cce",           "tt"};
+                                               "cce",           "tt",
+                                               "dhe"};
     return m;
 }
 
@@ -359,6 +370,7 @@ void validate_options(const settings& s) {
         if (!(std::isfinite(r) && r > 0.0 && r <= 1.0))
             bad("--ratios takes rows / ids in (0, 1], got " + number(r));
     if (!std::isfinite(s.lr)) bad("--lr takes a finite learning rate >= 0, got " + number(s.lr));
+    if (!std::isfinite(s.dhe_lr)) bad("--dhe-lr takes a finite learning rate >= 0, got " + number(s.dhe_lr));
     if (!std::isfinite(s.l2)) bad("--l2 takes a finite penalty >= 0, got " + number(s.l2));
     if (s.ks.empty()) bad("--k needs at least one value");
     for (std::uint32_t k : s.ks)
@@ -377,6 +389,18 @@ void validate_options(const settings& s) {
                 " is prime (only 1 x 1 x " + std::to_string(s.dim) + "); choose a composite --dim");
         }
     }
+    if (has("dhe") && s.threads != 1)
+        bad("dhe trains on one thread (its network's weights are dense, so Hogwild workers would "
+            "all write all of them); leave --threads out or give --threads 1");
+    if (s.dhe_k == 0 || s.dhe_k > bm::dhe_max_width)
+        bad("--dhe-k takes 1.." + std::to_string(bm::dhe_max_width) + " hash functions, got " +
+            std::to_string(s.dhe_k));
+    if (s.dhe_layers == 0 || s.dhe_layers > bm::dhe_max_layers)
+        bad("--dhe-layers takes 1.." + std::to_string(bm::dhe_max_layers) + " hidden layers, got " +
+            std::to_string(s.dhe_layers));
+    if (s.dhe_max_width == 0 || s.dhe_max_width > bm::dhe_max_width)
+        bad("--dhe-max-width takes 1.." + std::to_string(bm::dhe_max_width) + ", got " +
+            std::to_string(s.dhe_max_width));
     if (has("bloom-history") && !users)
         bad("bloom-history encodes users by their training items; it needs --compress users or "
             "users,items");
@@ -429,6 +453,20 @@ void validate_sizes(const settings& s, std::uint32_t n_users, std::uint32_t n_it
                             std::to_string(budget) + " that --ratios " + number(ratio) + " gives the " +
                             (is_users ? "users" : "items") + " table (" + std::to_string(n) +
                             " ids x dim " + std::to_string(s.dim) + "); raise --ratios");
+                    continue;
+                }
+                if (method == "dhe") {
+                    // the budget, ratio x ids x dim scalars, must hold a network of width 1
+                    const auto budget = dhe_budget(n, ratio, s.dim);
+                    const std::uint64_t least = bm::detail::dhe_parameters(s.dhe_k, s.dhe_layers, 1, s.dim);
+                    if (budget < least)
+                        throw examples::option_error(
+                            "bloom-compare: dhe at --ratios " + number(ratio) + " has a budget of " +
+                            std::to_string(budget) + " scalars for the " + (is_users ? "users" : "items") +
+                            " (" + std::to_string(n) + " ids x dim " + std::to_string(s.dim) +
+                            "), less than the " + std::to_string(least) + " of a width-1 network (--dhe-k " +
+                            std::to_string(s.dhe_k) + ", --dhe-layers " + std::to_string(s.dhe_layers) +
+                            "); lower --dhe-k or --dhe-layers, or raise --ratios");
                     continue;
                 }
                 if (method == "qr" || method == "cce") check(2, "");  // cce: a row in each of 2 tables
@@ -493,7 +531,7 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
     r.method = method;
     r.hash = uses_hash(method) ? hash : "-";
     r.ratio = method == "full" ? 1.0 : ratio;
-    r.k = uses_k(method) ? k : 1;
+    r.k = uses_k(method) ? k : method == "dhe" ? s.dhe_k : 1;
     r.combine = uses_k(method) && method != "hash-emb" ? s.combine : "-";
     // bloom-history: a user is the mean of its filter's rows; --combine is the items' side
     if (method == "bloom-history") {
@@ -618,6 +656,23 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
                     return bm::robe_embedding<scalar, opt>(x.n, ro, emb_options(s, x.salt), oc, H{});
                 },
                 d, s, r);
+        } else if (method == "dhe") {
+            // DHE: no table; --dhe-k hashes of the id through an MLP of --dhe-layers hidden
+            // layers, as wide as ratio x ids x dim parameters allow (up to --dhe-max-width).
+            out = run_sides(
+                us, is,
+                [&](const side& x) {
+                    bm::dhe_options dh;
+                    dh.hashes = s.dhe_k;
+                    dh.layers = s.dhe_layers;
+                    dh.max_width = s.dhe_max_width;
+                    dh.budget = dhe_budget(x.n, ratio, s.dim);
+                    dh.hash_seed = bloom_opts(x, 1).hash_seed;
+                    opt::config dc = oc;
+                    dc.lr = s.dhe_lr;
+                    return bm::dhe_embedding<scalar, opt>(x.n, dh, emb_options(s, x.salt), dc, H{});
+                },
+                d, s, r);
         } else if (method == "bloom-history") {
             // The paper's input side: a user is the Bloom filter of its training items, hashed by
             // --history-k functions into the user side's row budget. Items: frequency-aware
@@ -637,7 +692,7 @@ row run_one(const std::string& method, const std::string& hash, double ratio, st
         } else {
             throw bloom::invalid_argument("bloom-compare: unknown method '" + method +
                                           "' (full, bloom, hashing, hash-emb, qr, freq-bloom, "
-                                          "bloom-history, small-dim, robe, mixed-dim, tt)");
+                                          "bloom-history, small-dim, robe, mixed-dim, cce, tt, dhe)");
         }
     });
     return out;
@@ -724,6 +779,10 @@ nlohmann::json settings_json(const settings& s) {
                                  {"ratios", s.ratios},
                                  {"k", s.ks},
                                  {"history_k", s.history_k},
+                                 {"dhe_k", s.dhe_k},
+                                 {"dhe_layers", s.dhe_layers},
+                                 {"dhe_max_width", s.dhe_max_width},
+                                 {"dhe_lr", s.dhe_lr},
                                  {"compress", s.compress},
                                  {"combine", s.combine},
                                  {"head_share", s.head_share},
@@ -933,7 +992,8 @@ int main(int argc, char** argv) {
                    "ratio x ids x dim scalars read in hashed blocks, Desai et al. 2022), cce "
                    "(clustered compositional embeddings, Tsang & Ahle 2023, --ratios as parameter "
                    "budget), tt (TT-Rec: the table as a rank-R tensor train of three cores, --ratios "
-                   "as parameter budget, Yin et al. 2021); all: every kind")
+                   "as parameter budget, Yin et al. 2021), dhe (no table: an MLP on k hashes "
+                   "of the id, ratio x ids x dim parameters, Kang et al. 2021); all: every kind")
         ->delimiter(',')
         ->capture_default_str();
     app.add_option("--hashes", s.hashes, "hash policies for the hashed kinds (see --list-hashes), or all")
@@ -949,6 +1009,19 @@ int main(int argc, char** argv) {
                    "bloom-history: hash functions per item in a user's filter (a filter of m bits "
                    "holding n items has the fewest false positives at k = (m/n) ln 2)")
         ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--dhe-k", s.dhe_k, "dhe: hash functions per id (the encoding's length)")
+        ->capture_default_str();
+    app.add_option("--dhe-layers", s.dhe_layers, "dhe: hidden layers of the network")
+        ->capture_default_str();
+    app.add_option("--dhe-max-width", s.dhe_max_width,
+                   "dhe: the widest hidden layer the budget may pick (a lookup costs about as many "
+                   "multiply-adds as the network has parameters)")
+        ->capture_default_str();
+    app.add_option("--dhe-lr", s.dhe_lr,
+                   "dhe: Adam learning rate of the network (the biases keep --lr); the network's "
+                   "weights all move at every step, so --lr's 1e-2 drives its outputs to saturation")
+        ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     app.add_option("--compress", s.compress, "which tables to compress: users,items | users | items")
         // IsMember's own message would print the choices comma-joined ({users,items,users,...}).
@@ -1042,7 +1115,7 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    // "--methods all": every kind (the default list leaves out robe, mixed-dim, cce and tt).
+    // "--methods all": every kind (the default list leaves out robe, mixed-dim, cce, tt and dhe).
     if (std::find(s.methods.begin(), s.methods.end(), "all") != s.methods.end()) s.methods = known_methods();
     // "--hashes all": every policy this build has (the core ones and the optional packages found).
     if (std::find(s.hashes.begin(), s.hashes.end(), "all") != s.hashes.end()) {

@@ -50,6 +50,7 @@
 #include <bloom/nn/mlp.hpp>
 
 #include <bloom/models/cce.hpp>
+#include <bloom/models/dhe.hpp>
 #include <bloom/models/embeddings.hpp>
 #include <bloom/models/mixed_dim.hpp>
 #include <bloom/models/factorization.hpp>

@@ -11,6 +11,7 @@
 #include <bloom/models/factorization.hpp>
 #include <bloom/models/network/bloom_mlp.hpp>
 #include <bloom/models/cce.hpp>
+#include <bloom/models/dhe.hpp>
 #include <bloom/models/robe.hpp>
 #include <bloom/models/tt.hpp>
 #include <bloom/encoding/spec.hpp>
@@ -241,6 +242,7 @@ using hist_t = m::history_bloom_embedding<float, adam>;
 using robe_t = m::robe_embedding<float, adam>;
 using cce_t = m::cce_embedding<float, adam>;
 using tt_t = m::tt_embedding<float, adam>;
+using dhe_t = m::dhe_embedding<float, adam>;
 
 }  // namespace
 
@@ -372,6 +374,43 @@ TEST_CASE("model files: a tt file whose rank or factors contradict its cores is 
     }
     std::remove(src.c_str());
     std::remove(bad.c_str());
+TEST_CASE("model files: dhe users and items") {
+    using model = m::factorization<dhe_t, dhe_t, adam>;
+    const data& d = sample();
+    m::dhe_options du, di;
+    du.hashes = 12;
+    du.layers = 2;
+    du.width = 6;
+    di.hashes = 9;
+    di.layers = 1;
+    di.budget = 200;
+    di.transform = m::dhe_transform::gaussian;
+    di.activation = m::dhe_activation::relu;
+    di.hash_seed = 7;
+    auto make = [&] {
+        return model(dhe_t(d.n_users, du, emb(1), opt(), bloom::xxh3{}),
+                     dhe_t(d.n_items, di, emb(2), opt(), bloom::murmur3_32{}), opt());
+    };
+    check_kind<model>("dhe", make);
+
+    SECTION("a file whose policy hashes otherwise, or whose layer has another shape, is refused") {
+        const std::string src = temp_path("dhe-src.bin"), bad = temp_path("dhe-bad.bin");
+        model mdl = make();
+        mdl.fit(d.users, d.items, fit(1));
+        io::save(src, mdl);
+        model back = io::load<model>(src);
+        CHECK(same_predictions(mdl, back));
+        rewrite(src, bad, [&](const std::string& name, std::vector<unsigned char>&, std::string& meta) {
+            if (name == "meta") replace(meta, "model.user.hash=xxh3", "model.user.hash=murmur3_32");
+        });
+        CHECK_THAT(load_error<model>(bad), Catch::Contains("stored positions are not what 'murmur3_32' gives"));
+        rewrite(src, bad, [&](const std::string& name, std::vector<unsigned char>&, std::string& meta) {
+            if (name == "meta") replace(meta, "model.user.hashes=12", "model.user.hashes=11");
+        });
+        CHECK_THAT(load_error<model>(bad), Catch::Contains("layer 0 is not (11 + 1) x 6"));
+        std::remove(src.c_str());
+        std::remove(bad.c_str());
+    }
 }
 
 TEST_CASE("model files: sgd with momentum and adagrad keep their state") {

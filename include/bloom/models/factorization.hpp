@@ -619,7 +619,8 @@ private:
                     ub_.step();
                     ib_.step();
                 }
-            } else {
+            } else if constexpr (has_workers<UserKind>::value && has_workers<ItemKind>::value) {
+                // (kinds without workers never get here: check_concurrent_support() threw)
                 loss_sum = concurrent_epoch(ws, ex.data(), n, rng, opt, first_epoch + epoch + 1);
             }
             // Kinds with an end-of-epoch step (CCE's reclustering) take it now; its time counts
@@ -893,7 +894,8 @@ private:
         return hw == 0 ? 1 : hw;
     }
 
-    // Kinds and optimizers that can take concurrent workers (every kind and optimizer of bloom).
+    // Kinds and optimizers that can take concurrent workers (every kind and optimizer of bloom but
+    // dhe_embedding).
     template <class Kind, class = void>
     struct has_workers : std::false_type {};
     template <class Kind>
@@ -904,7 +906,8 @@ private:
         if constexpr (!has_workers<UserKind>::value || !has_workers<ItemKind>::value)
             ::bloom::detail::throw_invalid(
                 "factorization::fit: threads > 1 needs embedding kinds with set_workers() and "
-                "step_concurrent() (every kind of bloom::models has them); use threads = 1");
+                "step_concurrent() (every kind of bloom::models has them but dhe_embedding, whose "
+                "weights are dense); use threads = 1");
     }
     void set_workers(unsigned threads) {
         if constexpr (has_workers<UserKind>::value && has_workers<ItemKind>::value) {

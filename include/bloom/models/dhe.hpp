@@ -1,0 +1,572 @@
+// DHE: Deep Hash Embeddings (Kang, Cheng, Yao, Yi, Chen, Hong & Chi, "Learning to Embed
+// Categorical Features without Embedding Tables for Recommendation", KDD 2021).
+//
+// No embedding table. An id is hashed by k hash functions, each hash value becomes a real number
+// (the dense hash encoding, computed on the fly: no memory per id), and a small MLP turns that
+// k-vector into the id's dim-vector:
+//
+//   x_j(id) = T(h((id << 32) | j, hash_seed))        j = 0 .. k-1
+//   a_0 = x,  a_l = f(a_{l-1} W_l + b_l)             l = 1 .. L (hidden layers of width h_l)
+//   e(id) = a_L W_out + b_out                        (linear output, dim units)
+//
+// T is the paper's "uniform" transform (the hash's significant bits as a number in [-1, 1), the
+// default) or its "Gaussian" one (Box-Muller on the uniforms of two consecutive hashes). f is Mish
+// (x tanh(softplus(x)), the paper's choice) or ReLU. The paper also puts batch normalisation
+// between the layers; this kind has none: a kind computes one id at a time (forward(id) is what
+// the model scores with, and evaluation calls it on many threads), and batch statistics would
+// make an id's embedding depend on the other ids of its batch. The output layer's scale is set
+// at construction instead, so that initial embeddings have a full table's spread.
+//
+// The learned scalars are the MLP's weights and biases only: layer l is one trainable_table of
+// (in_l + 1) x out_l, its last row the bias, updated by the optimizer Opt on all rows at every
+// step (the dense update; bloom::optim's lazy forms equal their dense forms when every row is
+// touched). With dhe_options::width = 0 the hidden width is the largest whose parameters fit
+// dhe_options::budget, so a parameter budget picks the network.
+//
+// Training: backward(id, g) records the id and its gradient; step() then runs the recorded ids
+// through the network again as matrices (blocks of up to 128 ids: a forward and a backward pass
+// with matrix-matrix products), sums the weight gradients and applies the optimizer. The
+// activations are recomputed rather than kept from forward(), which is const and thread-safe.
+//
+// Concurrent training is not offered (no set_workers / step_concurrent): every step writes every
+// weight, so Hogwild workers would all race on all of them. factorization::fit refuses
+// threads > 1 with a DHE side.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include <bloom/config.hpp>
+#include <bloom/error.hpp>
+#include <bloom/hash/policy.hpp>
+#include <bloom/hash/xxhash.hpp>
+#include <bloom/models/embeddings.hpp>
+#include <bloom/tensor.hpp>
+
+namespace bloom {
+namespace models {
+
+// The largest k and hidden width (forward() keeps its activations on the stack).
+inline constexpr std::uint32_t dhe_max_width = 2048;
+// The most hidden layers.
+inline constexpr std::uint32_t dhe_max_layers = 16;
+
+enum class dhe_transform : std::uint8_t {
+    uniform,   // x = 2u - 1 in [-1, 1), u the hash's bits as a fraction
+    gaussian,  // Box-Muller: pairs (x_2t, x_2t+1) = r (cos, sin)(2 pi u_2t+1), r = sqrt(-2 ln(1 - u_2t))
+};
+enum class dhe_activation : std::uint8_t { mish, relu };
+
+inline const char* to_string(dhe_transform t) noexcept {
+    return t == dhe_transform::uniform ? "uniform" : "gaussian";
+}
+inline const char* to_string(dhe_activation a) noexcept {
+    return a == dhe_activation::mish ? "mish" : "relu";
+}
+
+struct dhe_options {
+    std::uint32_t hashes = 64;  // k: hash functions, the encoding's length (1 .. 2048)
+    std::uint32_t layers = 2;   // hidden layers (1 .. 16)
+    // Hidden width; 0: the largest (up to max_width) whose parameters fit `budget`.
+    std::uint32_t width = 0;
+    std::uint64_t budget = 0;   // learned scalars allowed (needed when width = 0)
+    std::uint32_t max_width = dhe_max_width;
+    dhe_transform transform = dhe_transform::uniform;
+    dhe_activation activation = dhe_activation::mish;
+    std::uint64_t hash_seed = 0;
+};
+
+namespace detail {
+
+// Learned scalars of a network: k inputs, `layers` hidden layers of `width`, dim outputs, each
+// layer with a bias.
+inline std::uint64_t dhe_parameters(std::uint32_t k, std::uint32_t layers, std::uint32_t width,
+                                    std::uint32_t dim) noexcept {
+    const std::uint64_t h = width;
+    return (std::uint64_t{k} + 1) * h + std::uint64_t{layers - 1} * (h + 1) * h + (h + 1) * dim;
+}
+
+// Checks the options and returns the hidden width they give.
+inline std::uint32_t dhe_width(std::uint32_t n, const dhe_options& d, const embedding_options& o) {
+    check_options("dhe_embedding", n, o);
+    auto bad = [](const std::string& s) { ::bloom::detail::throw_invalid("dhe_embedding: " + s); };
+    const std::string cap = std::to_string(dhe_max_width);
+    if (d.hashes == 0 || d.hashes > dhe_max_width)
+        bad("hashes (k) must be in 1.." + cap + " (hashes = " + std::to_string(d.hashes) + ")");
+    if (d.layers == 0 || d.layers > dhe_max_layers)
+        bad("layers must be in 1.." + std::to_string(dhe_max_layers) + " (layers = " +
+            std::to_string(d.layers) + ")");
+    if (d.max_width == 0 || d.max_width > dhe_max_width)
+        bad("max_width must be in 1.." + cap + " (max_width = " + std::to_string(d.max_width) + ")");
+    if (d.transform != dhe_transform::uniform && d.transform != dhe_transform::gaussian)
+        bad("unknown transform");
+    if (d.activation != dhe_activation::mish && d.activation != dhe_activation::relu)
+        bad("unknown activation");
+    if (d.width > d.max_width)
+        bad("width " + std::to_string(d.width) + " is above max_width " + std::to_string(d.max_width));
+    if (d.width > 0) {
+        const std::uint64_t p = dhe_parameters(d.hashes, d.layers, d.width, o.dim);
+        if (d.budget > 0 && p > d.budget)
+            bad("width " + std::to_string(d.width) + " needs " + std::to_string(p) +
+                " parameters, more than the budget of " + std::to_string(d.budget));
+        return d.width;
+    }
+    if (d.budget == 0) bad("give a width or a parameter budget (width = 0, budget = 0)");
+    const std::uint64_t least = dhe_parameters(d.hashes, d.layers, 1, o.dim);
+    if (least > d.budget)
+        bad("a budget of " + std::to_string(d.budget) + " scalars cannot hold width 1 (k = " +
+            std::to_string(d.hashes) + ", " + std::to_string(d.layers) + " hidden layers, dim " +
+            std::to_string(o.dim) + ": " + std::to_string(least) + " parameters)");
+    std::uint32_t w = 1;
+    while (w < d.max_width && dhe_parameters(d.hashes, d.layers, w + 1, o.dim) <= d.budget) ++w;
+    return w;
+}
+
+// A hash value's significant bits as a fraction in [0, 1) (at most 53 bits are kept).
+template <class Hash>
+BLOOM_ALWAYS_INLINE double dhe_fraction(std::uint64_t v) noexcept {
+    constexpr unsigned bits = hash_bits_v<Hash>;
+    if constexpr (bits < 64) v &= (std::uint64_t{1} << bits) - 1;
+    if constexpr (bits > 53) {
+        return static_cast<double>(v >> (bits - 53)) * 0x1p-53;
+    } else {
+        // 2^-bits, exact; a multiplication rather than std::ldexp, which is a library call
+        constexpr double scale = 1.0 / static_cast<double>(std::uint64_t{1} << bits);
+        return static_cast<double>(v) * scale;
+    }
+}
+
+// The dense hash encoding of id: out[0 .. k).
+template <class Hash, class Scalar>
+void dhe_encode(std::uint32_t id, std::uint32_t k, std::uint64_t seed, dhe_transform t,
+                Scalar* out) noexcept {
+    const Hash h{};
+    const std::uint64_t base = static_cast<std::uint64_t>(id) << 32;
+    auto u = [&](std::uint32_t j) { return dhe_fraction<Hash>(hash_u64(h, base | j, seed)); };
+    if (t == dhe_transform::uniform) {
+        for (std::uint32_t j = 0; j < k; ++j) out[j] = static_cast<Scalar>(2.0 * u(j) - 1.0);
+        return;
+    }
+    constexpr double two_pi = 6.283185307179586476925;
+    for (std::uint32_t j = 0; j < k; j += 2) {
+        const double r = std::sqrt(-2.0 * std::log(1.0 - u(j)));
+        const double a = two_pi * u(j + 1);
+        out[j] = static_cast<Scalar>(r * std::cos(a));
+        if (j + 1 < k) out[j + 1] = static_cast<Scalar>(r * std::sin(a));
+    }
+}
+
+// What a model file keeps to recognise the hash function: the low 32 bits of the hashes of the
+// keys of ids 0..3, j = 0..15 (those that exist).
+template <class Hash>
+std::vector<std::uint32_t> dhe_fingerprint(std::uint32_t n, std::uint32_t k, std::uint64_t seed) {
+    const Hash h{};
+    std::vector<std::uint32_t> f;
+    for (std::uint32_t id = 0; id < std::min<std::uint32_t>(n, 4); ++id)
+        for (std::uint32_t j = 0; j < std::min<std::uint32_t>(k, 16); ++j)
+            f.push_back(static_cast<std::uint32_t>(
+                hash_u64(h, (static_cast<std::uint64_t>(id) << 32) | j, seed)));
+    return f;
+}
+
+// Mish, f(z) = z tanh(softplus(z)), and its gradient, as Eigen functors with a SIMD form. With
+// n = e^z, tanh(softplus(z)) = n (n + 2) / (n (n + 2) + 2): one exp per element; z is clamped at
+// 20 inside the exp, where the ratio is 1 in any precision. f'(z) = t + z s (1 - t^2), with
+// t = tanh(softplus(z)) and s = sigmoid(z) = n / (n + 1).
+template <class S>
+struct dhe_mish_op {
+    S operator()(const S& z) const {
+        const S n = std::exp(std::min(z, S(20)));
+        const S q = n * (n + S(2));
+        return z * q / (q + S(2));
+    }
+    template <class P>
+    P packetOp(const P& z) const {
+        namespace in = Eigen::internal;
+        const P n = in::pexp(in::pmin(z, in::pset1<P>(S(20))));
+        const P q = in::pmul(n, in::padd(n, in::pset1<P>(S(2))));
+        return in::pmul(z, in::pdiv(q, in::padd(q, in::pset1<P>(S(2)))));
+    }
+};
+// (z, g) -> g f'(z)
+template <class S>
+struct dhe_mish_grad_op {
+    S operator()(const S& z, const S& g) const {
+        const S n = std::exp(std::min(z, S(20)));
+        const S q = n * (n + S(2));
+        const S t = q / (q + S(2));
+        const S s = n / (n + S(1));
+        return g * (t + z * s * (S(1) - t * t));
+    }
+    template <class P>
+    P packetOp(const P& z, const P& g) const {
+        namespace in = Eigen::internal;
+        const P one = in::pset1<P>(S(1)), two = in::pset1<P>(S(2));
+        const P n = in::pexp(in::pmin(z, in::pset1<P>(S(20))));
+        const P q = in::pmul(n, in::padd(n, two));
+        const P t = in::pdiv(q, in::padd(q, two));
+        const P s = in::pdiv(n, in::padd(n, one));
+        const P d = in::padd(t, in::pmul(in::pmul(z, s), in::psub(one, in::pmul(t, t))));
+        return in::pmul(g, d);
+    }
+};
+
+// a = f(a) in place (a holds z on entry).
+template <class Arr>
+BLOOM_ALWAYS_INLINE void dhe_activate(dhe_activation f, Arr&& a) noexcept {
+    using S = typename std::decay_t<Arr>::Scalar;
+    if (f == dhe_activation::relu)
+        a = a.max(S(0));
+    else
+        a = a.unaryExpr(dhe_mish_op<S>());
+}
+// d = d f'(z) in place (d holds d loss / d a on entry, d loss / d z on return).
+template <class ZArr, class DArr>
+BLOOM_ALWAYS_INLINE void dhe_backprop(dhe_activation f, const ZArr& z, DArr&& d) noexcept {
+    using S = typename ZArr::Scalar;
+    if (f == dhe_activation::relu)
+        d = (z > S(0)).select(d, S(0));
+    else
+        d = z.binaryExpr(d, dhe_mish_grad_op<S>());
+}
+
+}  // namespace detail
+
+template <class Scalar, class Opt>
+class dhe_embedding {
+public:
+    using scalar_type = Scalar;
+    static constexpr const char* kind_name = "dhe";
+    using encode_fn = void (*)(std::uint32_t, std::uint32_t, std::uint64_t, dhe_transform,
+                               Scalar*) noexcept;
+
+    template <class Hash = xxh3>
+    dhe_embedding(std::uint32_t n, const dhe_options& d, const embedding_options& o,
+                  const typename Opt::config& oc, Hash = Hash{})
+        : n_(n),
+          dim_(o.dim),
+          d_(d),
+          hash_name_(hash_name<Hash>()),
+          encode_(&detail::dhe_encode<Hash, Scalar>) {
+        const std::uint32_t w = detail::dhe_width(n, d, o);
+        d_.width = w;
+        widths_.assign(d.layers, w);
+        fingerprint_ = detail::dhe_fingerprint<Hash>(n, d.hashes, d.hash_seed);
+        std::uint32_t in = d.hashes;
+        for (std::uint32_t l = 0; l <= d.layers; ++l) {
+            const std::uint32_t out = l < d.layers ? widths_[l] : dim_;
+            layers_.emplace_back(std::size_t{in} + 1, out, oc);
+            in = out;
+        }
+        init(o);
+        set_shape();
+    }
+
+    std::uint32_t dim() const noexcept { return dim_; }
+    std::uint32_t ids() const noexcept { return n_; }
+    // No table: 0 rows.
+    std::size_t rows() const noexcept { return 0; }
+    std::size_t parameters() const noexcept {
+        std::size_t p = 0;
+        for (const auto& t : layers_) p += t.parameters();
+        return p;
+    }
+    std::uint32_t hashes() const noexcept { return d_.hashes; }
+    std::uint32_t hidden_layers() const noexcept { return static_cast<std::uint32_t>(widths_.size()); }
+    const std::vector<std::uint32_t>& widths() const noexcept { return widths_; }
+    const dhe_options& options() const noexcept { return d_; }
+    const std::string& policy() const noexcept { return hash_name_; }
+    // Layer l (0 .. hidden_layers(); the last is the output layer): (in + 1) x out, the last row
+    // the bias.
+    trainable_table<Scalar, Opt>& layer(std::size_t l) noexcept { return layers_[l]; }
+    const trainable_table<Scalar, Opt>& layer(std::size_t l) const noexcept { return layers_[l]; }
+    std::string describe() const {
+        return "dhe, k=" + std::to_string(d_.hashes) + " " + to_string(d_.transform) + ", " +
+               std::to_string(widths_.size()) + "x" + std::to_string(widths_.front()) + " " +
+               to_string(d_.activation) + ", " + hash_name_;
+    }
+
+    // The dense hash encoding of id, out[0 .. hashes()).
+    void encode(std::uint32_t id, Scalar* out) const noexcept {
+        encode_(id, d_.hashes, d_.hash_seed, d_.transform, out);
+    }
+
+    explicit dhe_embedding(restore_tag) : n_(0), dim_(0), encode_(nullptr) {}
+    // Model files: the options, the policy's name and a fingerprint of its hashes (loading
+    // recomputes it with the named policy and fails when it differs), the hidden widths and
+    // every layer with its optimizer.
+    template <class A>
+    void archive(A& a) {
+        a.expect("kind", kind_name);
+        a.value("ids", n_);
+        a.value("dim", dim_);
+        a.value("hash", hash_name_);
+        a.value("hashes", d_.hashes);
+        a.value("transform", d_.transform);
+        a.value("activation", d_.activation);
+        a.value("hash_seed", d_.hash_seed);
+        a.array("widths", widths_);
+        a.array("fingerprint", fingerprint_);
+        if constexpr (A::loading) {
+            detail::check_loaded(a, n_, dim_);
+            a.check(d_.hashes >= 1 && d_.hashes <= dhe_max_width, "hashes outside 1.." +
+                                                                      std::to_string(dhe_max_width));
+            a.check(d_.transform == dhe_transform::uniform || d_.transform == dhe_transform::gaussian,
+                    "unknown transform");
+            a.check(d_.activation == dhe_activation::mish || d_.activation == dhe_activation::relu,
+                    "unknown activation");
+            a.check(!widths_.empty() && widths_.size() <= dhe_max_layers,
+                    "no hidden layers, or more than " + std::to_string(dhe_max_layers));
+            for (const std::uint32_t w : widths_)
+                a.check(w >= 1 && w <= dhe_max_width, "a hidden width outside 1.." +
+                                                          std::to_string(dhe_max_width));
+            d_.layers = static_cast<std::uint32_t>(widths_.size());
+            d_.width = widths_.front();
+            d_.budget = 0;
+            d_.max_width = dhe_max_width;
+            layers_.clear();
+            for (std::size_t l = 0; l <= widths_.size(); ++l) layers_.emplace_back(restore_tag{});
+        }
+        for (std::size_t l = 0; l < layers_.size(); ++l)
+            a.object("layer" + std::to_string(l), layers_[l]);
+        if constexpr (A::loading) {
+            std::uint32_t in = d_.hashes;
+            for (std::size_t l = 0; l < layers_.size(); ++l) {
+                const std::uint32_t out = l < widths_.size() ? widths_[l] : dim_;
+                a.check(layers_[l].has_shape(std::uint64_t{in} + 1, out),
+                        "layer " + std::to_string(l) + " is not (" + std::to_string(in) +
+                            " + 1) x " + std::to_string(out));
+                in = out;
+            }
+            // The encoding is computed on the fly: the build must have the policy, and the
+            // policy must hash as the one that trained the model.
+            a.verify_positions(hash_name_, [&](auto h) {
+                encode_ = &detail::dhe_encode<decltype(h), Scalar>;
+                return detail::dhe_fingerprint<decltype(h)>(n_, d_.hashes, d_.hash_seed);
+            }, fingerprint_);
+            set_shape();
+        }
+    }
+
+    BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
+
+    // The network on one id; its activations stay on the stack (so that any number of threads
+    // may call it at once).
+    void forward(std::uint32_t id, Scalar* out) const noexcept {
+        BLOOM_ASSERT(id < n_);
+        alignas(64) Scalar buf[3 * dhe_max_width];  // the encoding, then two alternating layers
+        Scalar* x = buf;
+        encode(id, x);
+        std::uint32_t in = d_.hashes;
+        for (std::size_t l = 0; l < layers_.size(); ++l) {
+            const matrix<Scalar>& w = layers_[l].weights();
+            const bool last = l + 1 == layers_.size();
+            const std::uint32_t o = last ? dim_ : widths_[l];
+            Scalar* z = last ? out : (x == buf + dhe_max_width ? buf + 2 * dhe_max_width : buf + dhe_max_width);
+            Eigen::Map<const row_vec> xv(x, in);
+            Eigen::Map<row_vec> zv(z, o);
+            zv.noalias() = xv * w.topRows(in);
+            zv += w.row(in);
+            if (!last) detail::dhe_activate(d_.activation, zv.array());
+            x = z;
+            in = o;
+        }
+    }
+
+    // Records d loss / d e(id) = g; step() turns the recorded ids into weight gradients.
+    void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
+        BLOOM_ASSERT(id < n_);
+        BLOOM_ASSERT(worker == 0);
+        (void)worker;
+        pending_ids_.push_back(id);
+        pending_g_.insert(pending_g_.end(), g, g + dim_);
+    }
+    std::size_t pending() const noexcept { return pending_ids_.size(); }
+
+    // The recorded ids' gradients, added to the layers' weight gradients (gradient(l)), and
+    // forgotten. step() calls it; tests call it to read the gradients.
+    void accumulate() {
+        const std::size_t p = pending_ids_.size();
+        if (p == 0) return;
+        ensure_work();
+        for (std::size_t b0 = 0; b0 < p; b0 += block) {
+            const Eigen::Index nb = static_cast<Eigen::Index>(std::min<std::size_t>(block, p - b0));
+            accumulate_block(b0, nb);
+        }
+        pending_ids_.clear();
+        pending_g_.clear();
+        has_grad_ = true;
+    }
+    // Layer l's gradient since the last step (the shape of layer(l)'s weights).
+    const matrix<Scalar>& gradient(std::size_t l) const noexcept { return grad_[l]; }
+
+    // One optimizer step of every layer on its whole gradient (nothing when no id was recorded).
+    void step() {
+        accumulate();
+        if (!has_grad_) return;
+        for (std::size_t l = 0; l < layers_.size(); ++l) {
+            trainable_table<Scalar, Opt>& t = layers_[l];
+            Opt& opt = t.optimizer();
+            matrix<Scalar>& w = t.weights();
+            const std::size_t r = static_cast<std::size_t>(w.rows());
+            opt.begin_step();
+            if constexpr (detail::has_update_rows<Opt, Scalar>::value) {
+                opt.update_rows(w, all_rows_.data(), grad_[l].data(), r);
+            } else {
+                for (std::size_t i = 0; i < r; ++i)
+                    opt.update_row(w, static_cast<std::uint32_t>(i), grad_[l].row(static_cast<Eigen::Index>(i)).data());
+            }
+            grad_[l].setZero();
+        }
+        has_grad_ = false;
+    }
+
+private:
+    using row_vec = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>;
+    static constexpr std::size_t block = 128;  // ids per matrix pass in accumulate()
+
+    // Hidden layers: N(0, 2 / fan_in) (He), biases 0. The output layer is drawn N(0, 1 / fan_in)
+    // and then scaled so that the embeddings of the first min(ids, 256) ids have the spread of a
+    // full table's initialisation (init_std, 1/dim by default; zeros when it is negative).
+    void init(const embedding_options& o) {
+        engine rng(o.seed);
+        std::uint32_t in = d_.hashes;
+        for (std::size_t l = 0; l < layers_.size(); ++l) {
+            matrix<Scalar>& w = layers_[l].weights();
+            const double sd = std::sqrt((l + 1 < layers_.size() ? 2.0 : 1.0) / in);
+            for (Eigen::Index r = 0; r < in; ++r)
+                for (Eigen::Index c = 0; c < w.cols(); ++c)
+                    w(r, c) = static_cast<Scalar>(sd * standard_normal(rng));
+            w.row(in).setZero();
+            in = static_cast<std::uint32_t>(w.cols());
+        }
+        matrix<Scalar>& out = layers_.back().weights();
+        const double target = detail::resolve_std(o);
+        if (target < 0) {
+            out.setZero();
+            return;
+        }
+        const std::uint32_t m = std::min<std::uint32_t>(n_, 256);
+        std::vector<Scalar> e(dim_);
+        double sq = 0;
+        for (std::uint32_t id = 0; id < m; ++id) {
+            forward(id, e.data());
+            for (Scalar v : e) sq += static_cast<double>(v) * static_cast<double>(v);
+        }
+        const double rms = std::sqrt(sq / (static_cast<double>(m) * dim_));
+        if (rms > 0) out *= static_cast<Scalar>(target / rms);
+    }
+
+    void set_shape() {
+        grad_.clear();
+        std::size_t most = 0;
+        for (const auto& t : layers_) {
+            grad_.emplace_back(matrix<Scalar>::Zero(t.weights().rows(), t.weights().cols()));
+            most = std::max(most, static_cast<std::size_t>(t.weights().rows()));
+        }
+        all_rows_.resize(most);
+        std::iota(all_rows_.begin(), all_rows_.end(), 0U);
+        has_grad_ = false;
+        pending_ids_.reserve(1024);
+        pending_g_.reserve(1024 * std::size_t{dim_});
+    }
+
+    // The per-block buffers, allocated at the first step.
+    void ensure_work() {
+        if (!z_.empty()) return;
+        const auto b = static_cast<Eigen::Index>(block);
+        x_.resize(b, d_.hashes);
+        std::uint32_t widest = dim_;
+        for (const std::uint32_t w : widths_) {
+            z_.emplace_back(b, w);
+            a_.emplace_back(b, w);
+            widest = std::max(widest, w);
+        }
+        g0_.resize(b, widest);
+        g1_.resize(b, widest);
+    }
+
+    // Forward and backward of the recorded ids b0 .. b0 + nb through the layers, as matrices.
+    void accumulate_block(std::size_t b0, Eigen::Index nb) {
+        const std::size_t nl = widths_.size();
+        const Eigen::Index k = d_.hashes;
+        for (Eigen::Index r = 0; r < nb; ++r)
+            encode(pending_ids_[b0 + static_cast<std::size_t>(r)], x_.row(r).data());
+        auto input = [&](std::size_t l) { return l == 0 ? x_.topRows(nb) : a_[l - 1].topRows(nb); };
+        auto fan_in = [&](std::size_t l) { return l == 0 ? k : static_cast<Eigen::Index>(widths_[l - 1]); };
+        for (std::size_t l = 0; l < nl; ++l) {
+            const matrix<Scalar>& w = layers_[l].weights();
+            const Eigen::Index in = fan_in(l);
+            auto z = z_[l].topRows(nb);
+            z.noalias() = input(l).leftCols(in) * w.topRows(in);
+            z.rowwise() += w.row(in);
+            auto a = a_[l].topRows(nb);
+            a = z;
+            detail::dhe_activate(d_.activation, a.array());
+        }
+        // The output layer: its gradient is the recorded one.
+        const Eigen::Map<const matrix<Scalar>> gy(pending_g_.data() + b0 * dim_, nb, dim_);
+        {
+            const std::size_t l = nl;
+            const Eigen::Index in = fan_in(l);
+            const matrix<Scalar>& w = layers_[l].weights();
+            grad_[l].topRows(in).noalias() += input(l).leftCols(in).transpose() * gy;
+            grad_[l].row(in) += gy.colwise().sum();
+            g0_.topLeftCorner(nb, in).noalias() = gy * w.topRows(in).transpose();
+        }
+        // Hidden layers, last to first: g0_ holds d loss / d a_l on entry.
+        for (std::size_t l = nl; l-- > 0;) {
+            const Eigen::Index in = fan_in(l);
+            const Eigen::Index out = widths_[l];
+            auto gz = g0_.topLeftCorner(nb, out);
+            detail::dhe_backprop(d_.activation, z_[l].topRows(nb).array(), gz.array());
+            grad_[l].topRows(in).noalias() += input(l).leftCols(in).transpose() * gz;
+            grad_[l].row(in) += gz.colwise().sum();
+            if (l > 0) {
+                g1_.topLeftCorner(nb, in).noalias() = gz * layers_[l].weights().topRows(in).transpose();
+                g0_.swap(g1_);
+            }
+        }
+    }
+
+    std::uint32_t n_;
+    std::uint32_t dim_;
+    dhe_options d_;
+    std::string hash_name_;
+    encode_fn encode_;
+    std::vector<std::uint32_t> widths_;       // the hidden layers' widths
+    std::vector<std::uint32_t> fingerprint_;  // see detail::dhe_fingerprint
+    std::vector<trainable_table<Scalar, Opt>> layers_;
+    // training
+    std::vector<matrix<Scalar>> grad_;
+    std::vector<std::uint32_t> all_rows_;  // 0, 1, 2, ...: every row of a layer
+    bool has_grad_ = false;
+    std::vector<std::uint32_t> pending_ids_;
+    std::vector<Scalar> pending_g_;
+    matrix<Scalar> x_, g0_, g1_;
+    std::vector<matrix<Scalar>> z_, a_;
+};
+
+}  // namespace models
+}  // namespace bloom
+
+namespace Eigen {
+namespace internal {
+template <class S>
+struct functor_traits<::bloom::models::detail::dhe_mish_op<S>> {
+    enum { Cost = 10 * NumTraits<S>::MulCost, PacketAccess = packet_traits<S>::HasExp && packet_traits<S>::HasDiv };
+};
+template <class S>
+struct functor_traits<::bloom::models::detail::dhe_mish_grad_op<S>> {
+    enum { Cost = 16 * NumTraits<S>::MulCost, PacketAccess = packet_traits<S>::HasExp && packet_traits<S>::HasDiv };
+};
+}  // namespace internal
+}  // namespace Eigen

@@ -1,0 +1,402 @@
+// Deep hash embeddings: the dense hash encoding (deterministic, in range, ids apart), forward as a
+// hand-computed MLP, every weight's gradient against finite differences, training that lowers a
+// loss, the budget that picks the width, configuration errors, and the one-thread rule.
+#include <catch2/catch.hpp>
+
+#include <bloom/hash/murmur3.hpp>
+#include <bloom/hash/xxhash.hpp>
+#include <bloom/models/dhe.hpp>
+#include <bloom/models/factorization.hpp>
+#include <bloom/optim/adam.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+template <class Scalar>
+struct test_sgd {
+    struct config {
+        Scalar lr = Scalar(0.1);
+    };
+    explicit test_sgd(const config& c) : cfg(c) {}
+    void begin_step() {}
+    void update_row(bloom::matrix<Scalar>& w, std::uint32_t r, const Scalar* g) {
+        for (Eigen::Index c = 0; c < w.cols(); ++c) w(r, c) -= cfg.lr * g[c];
+    }
+    config cfg;
+};
+
+namespace m = bloom::models;
+using sgd = test_sgd<double>;
+using dhe_d = m::dhe_embedding<double, sgd>;
+using m::dhe_activation;
+using m::dhe_options;
+using m::dhe_transform;
+using m::embedding_options;
+
+embedding_options emb(std::uint32_t dim, std::uint64_t seed = 1) {
+    embedding_options o;
+    o.dim = dim;
+    o.seed = seed;
+    return o;
+}
+dhe_options net(std::uint32_t k, std::uint32_t layers, std::uint32_t width) {
+    dhe_options d;
+    d.hashes = k;
+    d.layers = layers;
+    d.width = width;
+    d.hash_seed = 5;
+    return d;
+}
+
+// Mish written the textbook way (not the implementation's one-exp form).
+double mish(double z) { return z * std::tanh(std::log1p(std::exp(z))); }
+
+// The network by hand, in double, from the layers' weights (last row of each: the bias).
+std::vector<double> hand_forward(const dhe_d& e, std::uint32_t id) {
+    std::vector<double> x(e.hashes());
+    e.encode(id, x.data());
+    for (std::size_t l = 0; l <= e.hidden_layers(); ++l) {
+        const bloom::matrix<double>& w = e.layer(l).weights();
+        const Eigen::Index in = w.rows() - 1;
+        REQUIRE(static_cast<Eigen::Index>(x.size()) == in);
+        std::vector<double> z(static_cast<std::size_t>(w.cols()));
+        for (Eigen::Index c = 0; c < w.cols(); ++c) {
+            double s = w(in, c);
+            for (Eigen::Index r = 0; r < in; ++r) s += x[static_cast<std::size_t>(r)] * w(r, c);
+            const bool hidden = l < e.hidden_layers();
+            const bool relu = e.options().activation == dhe_activation::relu;
+            z[static_cast<std::size_t>(c)] = !hidden ? s : relu ? std::max(s, 0.0) : mish(s);
+        }
+        x = z;
+    }
+    return x;
+}
+
+std::vector<double> fwd(const dhe_d& e, std::uint32_t id) {
+    std::vector<double> out(e.dim());
+    e.forward(id, out.data());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("dhe encoding: deterministic, in range, ids apart", "[models][dhe]") {
+    for (const dhe_transform t : {dhe_transform::uniform, dhe_transform::gaussian}) {
+        dhe_options d = net(33, 1, 4);
+        d.transform = t;
+        const dhe_d a(500, d, emb(8), sgd::config{}, bloom::xxh3{});
+        const dhe_d b(500, d, emb(8, 99), sgd::config{}, bloom::xxh3{});  // other weights
+        std::vector<double> x(33), y(33);
+        double sum = 0, sq = 0;
+        std::size_t count = 0;
+        std::vector<std::vector<double>> seen;
+        for (std::uint32_t id = 0; id < 500; ++id) {
+            a.encode(id, x.data());
+            b.encode(id, y.data());
+            REQUIRE(x == y);  // the encoding depends on the id, k, seed and policy only
+            for (const double v : x) {
+                REQUIRE(std::isfinite(v));
+                if (t == dhe_transform::uniform) {
+                    REQUIRE(v >= -1.0);
+                    REQUIRE(v < 1.0);
+                }
+                sum += v;
+                sq += v * v;
+                ++count;
+            }
+            seen.push_back(x);
+        }
+        for (std::size_t i = 1; i < seen.size(); ++i) REQUIRE(seen[i] != seen[i - 1]);
+        const double mean = sum / static_cast<double>(count);
+        const double var = sq / static_cast<double>(count) - mean * mean;
+        // uniform on [-1, 1): mean 0, variance 1/3; Gaussian: mean 0, variance 1 (16500 values)
+        CHECK(std::abs(mean) < 0.03);
+        CHECK(var == Approx(t == dhe_transform::uniform ? 1.0 / 3.0 : 1.0).epsilon(0.05));
+    }
+}
+
+TEST_CASE("dhe encoding: the uniform transform maps the hash's top 53 bits to -1 .. 1", "[models][dhe]") {
+    const dhe_d e(10, net(5, 1, 3), emb(4), sgd::config{}, bloom::xxh3{});
+    std::vector<double> x(5);
+    e.encode(7, x.data());
+    for (std::uint32_t j = 0; j < 5; ++j) {
+        const std::uint64_t h = bloom::hash_u64(bloom::xxh3{}, (std::uint64_t{7} << 32) | j, 5);
+        CHECK(x[j] == 2.0 * (static_cast<double>(h >> 11) * 0x1p-53) - 1.0);
+    }
+    // a 32-bit policy: its 32 bits
+    const dhe_d f(10, net(5, 1, 3), emb(4), sgd::config{}, bloom::murmur3_32{});
+    f.encode(7, x.data());
+    for (std::uint32_t j = 0; j < 5; ++j) {
+        const std::uint64_t h = bloom::hash_u64(bloom::murmur3_32{}, (std::uint64_t{7} << 32) | j, 5);
+        CHECK(x[j] == 2.0 * (static_cast<double>(h & 0xFFFFFFFFu) * 0x1p-32) - 1.0);
+    }
+    std::vector<double> y(5);
+    e.encode(7, y.data());
+    CHECK(x != y);  // another policy, another encoding
+}
+
+TEST_CASE("dhe forward is the MLP on the encoding (known answer)", "[models][dhe]") {
+    SECTION("weights set by hand, one hidden layer") {
+        for (const dhe_activation act : {dhe_activation::relu, dhe_activation::mish}) {
+            dhe_options d = net(3, 1, 2);
+            d.activation = act;
+            dhe_d e(4, d, emb(2), sgd::config{}, bloom::xxh3{});
+            bloom::matrix<double>& w0 = e.layer(0).weights();  // 4 x 2
+            bloom::matrix<double>& w1 = e.layer(1).weights();  // 3 x 2
+            w0 << 0.5, -1.0,
+                  2.0, 0.25,
+                  -0.75, 1.5,
+                  0.1, -0.2;
+            w1 << 1.0, -2.0,
+                  0.5, 3.0,
+                  0.3, 0.0;
+            for (std::uint32_t id = 0; id < 4; ++id) {
+                double x[3];
+                e.encode(id, x);
+                double h[2];
+                for (int c = 0; c < 2; ++c) {
+                    const double z = 0.5 * (c == 0) * x[0] - 1.0 * (c == 1) * x[0] +
+                                     2.0 * (c == 0) * x[1] + 0.25 * (c == 1) * x[1] -
+                                     0.75 * (c == 0) * x[2] + 1.5 * (c == 1) * x[2] +
+                                     (c == 0 ? 0.1 : -0.2);
+                    h[c] = act == dhe_activation::relu ? std::max(z, 0.0) : mish(z);
+                }
+                const std::vector<double> want = {1.0 * h[0] + 0.5 * h[1] + 0.3,
+                                                  -2.0 * h[0] + 3.0 * h[1]};
+                const std::vector<double> got = fwd(e, id);
+                CHECK(got[0] == Approx(want[0]).margin(1e-12));
+                CHECK(got[1] == Approx(want[1]).margin(1e-12));
+            }
+        }
+    }
+    SECTION("initialised weights, three hidden layers, Gaussian encoding") {
+        dhe_options d = net(17, 3, 9);
+        d.transform = dhe_transform::gaussian;
+        const dhe_d e(50, d, emb(6), sgd::config{}, bloom::murmur3_32{});
+        for (std::uint32_t id = 0; id < 50; ++id) {
+            const std::vector<double> want = hand_forward(e, id), got = fwd(e, id);
+            for (std::size_t c = 0; c < want.size(); ++c) CHECK(got[c] == Approx(want[c]).margin(1e-12));
+        }
+    }
+    SECTION("the output layer is scaled to a full table's initial spread") {
+        const dhe_d e(300, net(32, 2, 16), emb(8), sgd::config{}, bloom::xxh3{});
+        double sq = 0;
+        for (std::uint32_t id = 0; id < 256; ++id)
+            for (const double v : fwd(e, id)) sq += v * v;
+        CHECK(std::sqrt(sq / (256.0 * 8)) == Approx(1.0 / 8));  // init_std 0: 1/dim
+        embedding_options zero = emb(8);
+        zero.init_std = -1;
+        const dhe_d z(300, net(32, 2, 16), zero, sgd::config{}, bloom::xxh3{});
+        for (const double v : fwd(z, 3)) CHECK(v == 0.0);
+    }
+}
+
+TEST_CASE("dhe gradients of every weight match finite differences", "[models][dhe]") {
+    for (const dhe_activation act : {dhe_activation::mish, dhe_activation::relu}) {
+        dhe_options d = net(7, 2, 5);
+        d.activation = act;
+        dhe_d e(300, d, emb(3, 4), sgd::config{}, bloom::xxh3{});
+        // Biases off zero: with ReLU, an id whose first layer is all off would otherwise put the
+        // next layer exactly on the kink, where the central difference takes half the slope.
+        for (std::size_t l = 0; l <= e.hidden_layers(); ++l) {
+            bloom::matrix<double>& w = e.layer(l).weights();
+            w.row(w.rows() - 1).setConstant(0.05);
+        }
+        // Loss: sum over a list of ids (with repeats, and more than one 128-id block) of
+        // 0.5 |e(id) - t(id)|^2 with t(id) fixed targets.
+        std::vector<std::uint32_t> ids;
+        for (std::uint32_t t = 0; t < 140; ++t) ids.push_back((t * 37) % 60);
+        auto target = [](std::uint32_t id, std::uint32_t c) { return std::sin(0.3 * id + c); };
+        auto loss = [&] {
+            double s = 0;
+            for (const std::uint32_t id : ids) {
+                const std::vector<double> v = fwd(e, id);
+                for (std::uint32_t c = 0; c < 3; ++c) s += 0.5 * (v[c] - target(id, c)) * (v[c] - target(id, c));
+            }
+            return s;
+        };
+        for (const std::uint32_t id : ids) {
+            std::vector<double> g = fwd(e, id);
+            for (std::uint32_t c = 0; c < 3; ++c) g[c] -= target(id, c);
+            e.backward(id, g.data());
+        }
+        REQUIRE(e.pending() == ids.size());
+        e.accumulate();
+        REQUIRE(e.pending() == 0);
+        const double h = 1e-6;
+        std::size_t checked = 0;
+        for (std::size_t l = 0; l <= e.hidden_layers(); ++l) {
+            bloom::matrix<double>& w = e.layer(l).weights();
+            const bloom::matrix<double>& g = e.gradient(l);
+            REQUIRE(g.rows() == w.rows());
+            REQUIRE(g.cols() == w.cols());
+            for (Eigen::Index r = 0; r < w.rows(); ++r)
+                for (Eigen::Index c = 0; c < w.cols(); ++c) {
+                    const double keep = w(r, c);
+                    w(r, c) = keep + h;
+                    const double up = loss();
+                    w(r, c) = keep - h;
+                    const double down = loss();
+                    w(r, c) = keep;
+                    const double numeric = (up - down) / (2 * h);
+                    INFO("layer " << l << " (" << r << ", " << c << ") " << to_string(act));
+                    CHECK(g(r, c) == Approx(numeric).margin(1e-6).epsilon(1e-5));
+                    ++checked;
+                }
+        }
+        CHECK(checked == e.parameters());
+    }
+}
+
+TEST_CASE("dhe step: sgd on the whole gradient, and a step with nothing recorded changes nothing", "[models][dhe]") {
+    dhe_d e(40, net(6, 1, 4), emb(3), sgd::config{}, bloom::xxh3{});
+    const bloom::matrix<double> w0 = e.layer(0).weights(), w1 = e.layer(1).weights();
+    e.step();  // nothing recorded
+    CHECK(e.layer(0).weights() == w0);
+    CHECK(e.layer(1).weights() == w1);
+    const double g[3] = {0.5, -1.0, 2.0};
+    e.backward(11, g);
+    e.backward(11, g);
+    e.accumulate();
+    const bloom::matrix<double> g0 = e.gradient(0), g1 = e.gradient(1);
+    e.step();
+    CHECK(e.layer(0).weights().isApprox(w0 - 0.1 * g0, 1e-14));
+    CHECK(e.layer(1).weights().isApprox(w1 - 0.1 * g1, 1e-14));
+    CHECK(e.gradient(0).isZero(0.0));  // forgotten after the step
+    CHECK(e.gradient(1).isZero(0.0));
+    // the output bias takes the recorded gradients' sum
+    CHECK(g1(4, 0) == Approx(1.0));
+    CHECK(g1(4, 2) == Approx(4.0));
+}
+
+TEST_CASE("dhe training with adam lowers a regression loss", "[models][dhe]") {
+    using adam = bloom::optim::adam<float>;
+    using kind = m::dhe_embedding<float, adam>;
+    adam::config c;
+    c.lr = 0.01;
+    kind e(30, net(32, 2, 32), emb(4), c, bloom::xxh3{});
+    auto target = [](std::uint32_t id, std::uint32_t k) { return std::cos(1.7f * id + k) * 0.5f; };
+    auto loss = [&] {
+        double s = 0;
+        float v[4];
+        for (std::uint32_t id = 0; id < 30; ++id) {
+            e.forward(id, v);
+            for (std::uint32_t k = 0; k < 4; ++k) s += 0.5 * (v[k] - target(id, k)) * (v[k] - target(id, k));
+        }
+        return s;
+    };
+    const double before = loss();
+    for (int step = 0; step < 300; ++step) {
+        float v[4];
+        for (std::uint32_t id = 0; id < 30; ++id) {
+            e.forward(id, v);
+            for (std::uint32_t k = 0; k < 4; ++k) v[k] -= target(id, k);
+            e.backward(id, v);
+        }
+        e.step();
+    }
+    const double after = loss();
+    INFO("loss " << before << " -> " << after);
+    CHECK(after < 0.05 * before);
+    CHECK(e.layer(0).optimizer().steps() == 300);
+}
+
+TEST_CASE("dhe budget picks the widest network that fits", "[models][dhe]") {
+    dhe_options d;
+    d.hashes = 64;
+    d.layers = 2;
+    d.budget = 6035;  // ML-100K's users at ratio 0.2, dim 32
+    const dhe_d e(943, d, emb(32), sgd::config{}, bloom::xxh3{});
+    const std::uint32_t w = e.widths().front();
+    CHECK(e.widths() == std::vector<std::uint32_t>{w, w});
+    CHECK(e.parameters() <= 6035);
+    CHECK(m::detail::dhe_parameters(64, 2, w + 1, 32) > 6035);
+    CHECK(e.parameters() == m::detail::dhe_parameters(64, 2, w, 32));
+    CHECK(w == 42);  // 65 w + (w + 1) w + 33 w + 32 = w^2 + 98 w + 32 <= 6035
+    CHECK(e.rows() == 0);
+    CHECK(e.view(3) == nullptr);
+    CHECK(e.describe() == "dhe, k=64 uniform, 2x42 mish, xxh3");
+    d.max_width = 20;  // a cap below what the budget allows
+    CHECK(dhe_d(943, d, emb(32), sgd::config{}).widths().front() == 20);
+}
+
+TEST_CASE("dhe rejects bad options with what and the numbers", "[models][dhe]") {
+    auto make = [](std::uint32_t n, dhe_options d, embedding_options o) {
+        return dhe_d(n, d, o, sgd::config{}, bloom::xxh3{});
+    };
+    const dhe_options ok = net(8, 2, 4);
+    CHECK_NOTHROW(make(10, ok, emb(4)));
+    dhe_options d = ok;
+    d.hashes = 0;
+    CHECK_THROWS_WITH(make(10, d, emb(4)), Catch::Contains("hashes (k) must be in 1..2048 (hashes = 0)"));
+    d.hashes = 5000;
+    CHECK_THROWS_WITH(make(10, d, emb(4)), Catch::Contains("hashes = 5000"));
+    d = ok;
+    d.layers = 0;
+    CHECK_THROWS_WITH(make(10, d, emb(4)), Catch::Contains("layers must be in 1..16 (layers = 0)"));
+    d = ok;
+    d.width = 3000;
+    CHECK_THROWS_WITH(make(10, d, emb(4)), Catch::Contains("width 3000 is above max_width 2048"));
+    d = ok;
+    d.max_width = 0;
+    CHECK_THROWS_WITH(make(10, d, emb(4)), Catch::Contains("max_width must be in 1..2048"));
+    d = ok;
+    d.width = 0;
+    CHECK_THROWS_WITH(make(10, d, emb(4)), Catch::Contains("give a width or a parameter budget"));
+    d.budget = 50;  // width 1: (8 + 1) + (1 + 1) + (1 + 1) 4 = 19; fits
+    CHECK_NOTHROW(make(10, d, emb(4)));
+    d.budget = 18;
+    CHECK_THROWS_WITH(make(10, d, emb(4)),
+                      Catch::Contains("a budget of 18 scalars cannot hold width 1") &&
+                          Catch::Contains("19 parameters"));
+    d = ok;
+    d.budget = 10;  // width 4 needs 36 + 20 + 20 = 76
+    CHECK_THROWS_WITH(make(10, d, emb(4)),
+                      Catch::Contains("width 4 needs 76 parameters, more than the budget of 10"));
+    d = ok;
+    d.transform = static_cast<dhe_transform>(7);
+    CHECK_THROWS_WITH(make(10, d, emb(4)), Catch::Contains("unknown transform"));
+    d = ok;
+    d.activation = static_cast<dhe_activation>(7);
+    CHECK_THROWS_WITH(make(10, d, emb(4)), Catch::Contains("unknown activation"));
+    CHECK_THROWS_WITH(make(0, ok, emb(4)), Catch::Contains("no ids"));
+    CHECK_THROWS_WITH(make(10, ok, emb(0)), Catch::Contains("dim must be at least 1"));
+    embedding_options nan = emb(4);
+    nan.init_std = std::numeric_limits<double>::quiet_NaN();
+    CHECK_THROWS_WITH(make(10, ok, nan), Catch::Contains("init_std is not finite"));
+}
+
+TEST_CASE("dhe in a factorization: trains on one thread, refuses several", "[models][dhe]") {
+    using adam = bloom::optim::adam<float>;
+    using kind = m::dhe_embedding<float, adam>;
+    using model = m::factorization<kind, kind, adam>;
+    adam::config c;
+    c.lr = 0.01;
+    auto make = [&] {
+        embedding_options o = emb(8);
+        return model(kind(40, net(16, 1, 8), o, c, bloom::xxh3{}),
+                     kind(60, net(16, 1, 8), o, c, bloom::murmur3_32{}), c);
+    };
+    std::vector<std::uint32_t> users, items;
+    std::mt19937_64 rng(3);
+    for (std::uint32_t u = 0; u < 40; ++u)
+        for (int t = 0; t < 6; ++t) {
+            users.push_back(u);
+            items.push_back(static_cast<std::uint32_t>((u % 2) * 30 + rng() % 30));
+        }
+    m::fit_options f;
+    f.epochs = 8;
+    f.batch = 32;
+    model one = make();
+    const m::fit_report rep = one.fit(users, items, f);
+    CHECK(rep.epoch_loss.back() < rep.epoch_loss.front());
+    model two = make();
+    f.threads = 2;
+    CHECK_THROWS_WITH(two.fit(users, items, f), Catch::Contains("threads > 1"));
+}
