@@ -337,6 +337,10 @@ TEST_CASE("model files: a cce assignment beyond the rows is refused") {
         if (name == "meta") replace(meta, "model.user.chunks=4", "model.user.chunks=33");
     });
     CHECK_THAT(load_error<model>(bad), Catch::Contains("chunks outside 1..dim"));
+    std::remove(src.c_str());
+    std::remove(bad.c_str());
+}
+
 TEST_CASE("model files: tt users and items") {
     using model = m::factorization<tt_t, tt_t, adam>;
     const data& d = sample();
@@ -374,6 +378,8 @@ TEST_CASE("model files: a tt file whose rank or factors contradict its cores is 
     }
     std::remove(src.c_str());
     std::remove(bad.c_str());
+}
+
 TEST_CASE("model files: dhe users and items") {
     using model = m::factorization<dhe_t, dhe_t, adam>;
     const data& d = sample();
