@@ -5,8 +5,15 @@
 
 #include <bloom/hash/xxhash.hpp>
 #include <bloom/io/archive.hpp>
+#include <bloom/models/cce.hpp>
+#include <bloom/models/dhe.hpp>
 #include <bloom/models/factorization.hpp>
+#include <bloom/models/keyed.hpp>
+#include <bloom/models/mixed_dim.hpp>
+#include <bloom/models/robe.hpp>
+#include <bloom/models/tt.hpp>
 #include <bloom/optim/adagrad.hpp>
+#include <bloom/optim/adam.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -408,4 +415,23 @@ TEST_CASE("a diverging fit stops at the batch whose loss is not finite, before i
     }
     std::remove(a.c_str());
     std::remove(b.c_str());
+}
+
+TEST_CASE("data-parallel training: the kinds that hand their batch gradients to the exchanger") {
+    namespace bm = bloom::models;
+    using adam = bloom::optim::adam<float>;
+    using bm::detail::has_visit_grads_v;
+    CHECK(has_visit_grads_v<bm::full_embedding<float, adam>, float>);
+    CHECK(has_visit_grads_v<bm::bloom_embedding<float, adam>, float>);
+    CHECK(has_visit_grads_v<bm::hash_embedding<float, adam>, float>);
+    CHECK(has_visit_grads_v<bm::qr_embedding<float, adam>, float>);
+    CHECK(has_visit_grads_v<bm::freq_bloom_embedding<float, adam>, float>);
+    CHECK(has_visit_grads_v<bm::history_bloom_embedding<float, adam>, float>);
+    CHECK(has_visit_grads_v<bm::mixed_dim_embedding<float, adam>, float>);
+    CHECK(has_visit_grads_v<bm::cce_embedding<float, adam>, float>);
+    CHECK(has_visit_grads_v<bm::tt_embedding<float, adam>, float>);
+    CHECK(has_visit_grads_v<bm::keyed_bloom_embedding<float, adam>, float>);
+    // not exchanged yet: robe's contiguous-run gradient and dhe's dense network weights
+    CHECK_FALSE(has_visit_grads_v<bm::robe_embedding<float, adam>, float>);
+    CHECK_FALSE(has_visit_grads_v<bm::dhe_embedding<float, adam>, float>);
 }

@@ -276,6 +276,13 @@ public:
         return parts_[t * c_.chunks + j];
     }
     const cce_options& options() const noexcept { return c_; }
+    // Data-parallel training: f(row_grads&) on each table's batch gradient, tables in order
+    // (factorization::visit_grads). The reclustering between epochs is seeded by the options'
+    // seed and the epoch, so identical replicas recluster identically.
+    template <class F>
+    void visit_grads(F&& f) {
+        for (auto& t : parts_) f(t.grads());
+    }
     // Reclusterings done so far.
     std::uint32_t reclusters() const noexcept { return reclusters_; }
     std::string describe() const {

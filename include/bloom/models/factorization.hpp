@@ -195,6 +195,16 @@ struct kind_bias<Kind, Scalar, BiasOpt, true> {
     using type = typename Kind::template bias_kind<BiasOpt>;
 };
 
+// Whether a kind offers visit_grads(f) with f(row_grads<Scalar>&): the data-parallel exchange.
+template <class Kind, class Scalar, class = void>
+struct has_visit_grads : std::false_type {};
+template <class Kind, class Scalar>
+struct has_visit_grads<Kind, Scalar,
+                       std::void_t<decltype(std::declval<Kind&>().visit_grads(
+                           std::declval<void (*)(row_grads<Scalar>&)>()))>> : std::true_type {};
+template <class Kind, class Scalar>
+inline constexpr bool has_visit_grads_v = has_visit_grads<Kind, Scalar>::value;
+
 }  // namespace detail
 
 // UserKind and ItemKind are embedding kinds. A keyed kind (keyed.hpp) makes that side's ids raw
@@ -383,6 +393,10 @@ public:
     // exchanger reads and replaces between a batch and its optimizer step.
     template <class F>
     void visit_grads(F&& f) {
+        static_assert(detail::has_visit_grads_v<UserKind, Scalar> && detail::has_visit_grads_v<ItemKind, Scalar>,
+                      "bloom::models::factorization: data-parallel training needs both embedding kinds to "
+                      "offer visit_grads(f) over row_grads (robe's run_grads and dhe's dense network "
+                      "weights are not exchanged yet)");
         users_.visit_grads(f);
         items_.visit_grads(f);
         f(ub_.table().grads());

@@ -161,6 +161,9 @@ public:
         for (std::uint32_t j = 0; j < k_; ++j) acc.add_scalar(p[j], scale_ * g);
     }
     void step() { t_.step(); }
+    // Data-parallel training: f(row_grads&) on the batch gradient (factorization::visit_grads).
+    template <class F>
+    void visit_grads(F&& f) { f(t_.grads()); }
     // Concurrent training: see trainable_table::set_workers().
     void set_workers(unsigned n) { t_.set_workers(n); }
     void step_concurrent(unsigned w, std::uint64_t index) { t_.step_concurrent(w, index); }

@@ -170,9 +170,8 @@ public:
         }
     }
     void step() { t_.step(); }
-    // Data-parallel training: f(row_grads&) on the batch gradient (factorization::visit_grads).
-    template <class F>
-    void visit_grads(F&& f) { f(t_.grads()); }
+    // No visit_grads: the array's gradient is a run_grads (contiguous runs), which the
+    // data-parallel exchanger (<bloom/dist/mpi.hpp>) does not read yet.
     // Concurrent training: see trainable_table::set_workers().
     void set_workers(unsigned n) { t_.set_workers(n); }
     void step_concurrent(unsigned w, std::uint64_t index) { t_.step_concurrent(w, index); }
