@@ -468,6 +468,7 @@ bm::fit_report network_model::train(const corpus& c, const train_settings& s, bm
     f.weight_decay = s.l2;
     f.resample = true;
     f.seed = s.seed + 7;
+    f.threads = s.threads;
     f.on_epoch = on_epoch;
     n_users_ = c.data.n_users;
     return net_.fit(c.seen, none, f);
@@ -798,9 +799,6 @@ void check_train(const train_cli& t, const CLI::App& app) {
                 throw usage_error(std::string("bloom train: ") + o +
                                   " is the factorization's; the network takes --coding, --hidden, "
                                   "--activation, --dropout and --output");
-        if (s.threads != 1)
-            throw usage_error("bloom train: --threads: the network trains on one thread; "
-                              "several threads are the factorization's");
         if (t.checkpoint_every > 0)
             throw usage_error("bloom train: --checkpoint-every: the network is not resumed exactly "
                               "yet, so it has no checkpoints");
@@ -1225,8 +1223,9 @@ int main(int argc, char** argv) {
     train->add_option("--loss", t.s.loss, "loss: " + join(losses))->capture_default_str()->check(CLI::IsMember(losses));
     train->add_option("--seed", t.s.seed, "initialisation, hashing, shuffling and negatives")->capture_default_str();
     train->add_option("--threads", t.s.threads,
-                      "training threads (0: every core); 1 is reproducible bit for bit, more run "
-                      "Hogwild workers (docs/scaling.md)")
+                      "training threads (0: every core); 1 is reproducible bit for bit; more run "
+                      "Hogwild workers (factorization) or split each batch (network, reproducible "
+                      "per thread count; docs/scaling.md)")
         ->capture_default_str();
     train->add_option("--checkpoint-every", t.checkpoint_every, "write --model every N epochs (0: only at the end)");
     train->add_option("--resume", t.resume, "continue the training saved in this model file")->check(CLI::ExistingFile);

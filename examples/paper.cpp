@@ -66,7 +66,7 @@ struct settings {
     std::string activation = "relu";
     std::string loss = "softmax";
     double dropout = 0.0;
-    std::uint32_t epochs = 30, batch = 128, eval_k = 10, threads = 0, max_rank = 1024;
+    std::uint32_t epochs = 30, batch = 128, eval_k = 10, threads = 1, max_rank = 1024;
     double lr = 1e-3, l2 = 0.0, head_share = 0.5;
     bool fixed_halves = false;
     bool reference = false;
@@ -171,6 +171,7 @@ row train_and_evaluate(code_type in, code_type out, bm::network_options no, cons
     f.weight_decay = s.l2;
     f.resample = !s.fixed_halves;
     f.seed = s.seed + 7;
+    f.threads = s.threads;
     const examples::progress_mode show = progress_of(s);
     // In columns on a terminal, single-spaced in a log.
     const bool cols = show == examples::progress_mode::terminal;
@@ -397,7 +398,7 @@ void write_outputs(const std::string& prefix, const std::vector<row>& rows, cons
                      {"lr", s.lr},             {"l2", s.l2},
                      {"resample", !s.fixed_halves}, {"split", s.split},
                      {"seed", s.seed},         {"optimizer", "adam (lazy on the input table)"},
-                     {"threads", "1 training thread"}, {"eval_k", s.eval_k}};
+                     {"threads", s.threads}, {"eval_k", s.eval_k}};
     j["settings"].update(examples::data_settings(s.data));
     j["read_as"] = d.read_as;
     j["metrics"] = "mrr: mean over test users of 1/rank of the best-ranked target item (the "
@@ -542,7 +543,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"bloom", "numpy"}))
         ->capture_default_str();
     app.add_option("--eval-k", s.eval_k, "cut-off of P@k, R@k, NDCG@k")->check(CLI::PositiveNumber)->capture_default_str();
-    app.add_option("--threads", s.threads, "evaluation threads (0: all cores); training uses one")->capture_default_str();
+    app.add_option("--threads", s.threads,
+                   "training and evaluation threads (0: all cores); 1 trains reproducibly bit for "
+                   "bit, more split each batch (reproducible per thread count, docs/network.md)")->capture_default_str();
     app.add_option("--seed", s.seed, "seed of data, split, initialisation, hashing")->capture_default_str();
     app.add_option("--out", s.out, "also write PREFIX.csv and PREFIX.json (one row per run)");
     app.add_flag("--quiet", s.quiet,
@@ -577,7 +580,11 @@ int main(int argc, char** argv) {
                   << " output (Bloom family), Adam lr " << s.lr << " (lazy on the input table), batch "
                   << s.batch << ", " << s.epochs << " epochs, "
                   << (s.fixed_halves ? "fixed halves" : "fresh halves every epoch")
-                  << ", one training thread\n\n";
+                  << ", "
+                  << (s.threads == 1   ? std::string("one training thread")
+                      : s.threads == 0 ? std::string("a training thread per core")
+                                       : std::to_string(s.threads) + " training threads")
+                  << "\n\n";
 
         std::vector<row> rows;
         row pop;

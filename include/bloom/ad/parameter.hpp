@@ -53,10 +53,20 @@ public:
     parameter(Eigen::Index rows, Eigen::Index cols) : value_(matrix<Scalar>::Zero(rows, cols)) {}
     explicit parameter(matrix<Scalar> value) : value_(std::move(value)) {}
 
-    matrix<Scalar>& value() noexcept { return value_; }
-    const matrix<Scalar>& value() const noexcept { return value_; }
-    Eigen::Index rows() const noexcept { return value_.rows(); }
-    Eigen::Index cols() const noexcept { return value_.cols(); }
+    // A view: reads `shared`'s value (which must outlive it and not change while a tape uses
+    // it) and keeps a gradient of its own. A training thread's handle on a weight that several
+    // threads read at once (models/network/bloom_mlp.hpp). Nothing may write the value through
+    // a view.
+    static parameter view_of(const parameter& shared) {
+        parameter p;
+        p.view_ = &shared.value();
+        return p;
+    }
+
+    matrix<Scalar>& value() noexcept { return view_ ? const_cast<matrix<Scalar>&>(*view_) : value_; }
+    const matrix<Scalar>& value() const noexcept { return view_ ? *view_ : value_; }
+    Eigen::Index rows() const noexcept { return value().rows(); }
+    Eigen::Index cols() const noexcept { return value().cols(); }
 
     // d loss / d value summed over the backward passes since zero_grad(): a matrix of the value's
     // shape (zeros when no pass reached this parameter).
@@ -75,7 +85,7 @@ public:
     // straight into the gradient, with no temporary).
     template <class Expr>
     void accumulate(const Expr& e) {
-        BLOOM_ASSERT(e.rows() == value_.rows() && e.cols() == value_.cols());
+        BLOOM_ASSERT(e.rows() == rows() && e.cols() == cols());
         if (fresh_) {
             grad_.noalias() = e;
             fresh_ = false;
@@ -91,9 +101,10 @@ public:
     }
 
 private:
-    void materialize() const { grad_.setZero(value_.rows(), value_.cols()); }
+    void materialize() const { grad_.setZero(rows(), cols()); }
 
     matrix<Scalar> value_;
+    const matrix<Scalar>* view_ = nullptr;  // view_of(): the shared value
     mutable matrix<Scalar> grad_;
     mutable bool fresh_ = true;
 };
@@ -113,11 +124,18 @@ public:
     explicit table_parameter(matrix<Scalar> value) : value_(std::move(value)) {
         grad_.values.resize(0, value_.cols());
     }
+    // A view, as parameter::view_of: `shared`'s rows, a row-sparse gradient of its own.
+    static table_parameter view_of(const table_parameter& shared) {
+        table_parameter p;
+        p.view_ = &shared.value();
+        p.grad_.values.resize(0, shared.cols());
+        return p;
+    }
 
-    matrix<Scalar>& value() noexcept { return value_; }
-    const matrix<Scalar>& value() const noexcept { return value_; }
-    Eigen::Index rows() const noexcept { return value_.rows(); }
-    Eigen::Index cols() const noexcept { return value_.cols(); }
+    matrix<Scalar>& value() noexcept { return view_ ? const_cast<matrix<Scalar>&>(*view_) : value_; }
+    const matrix<Scalar>& value() const noexcept { return view_ ? *view_ : value_; }
+    Eigen::Index rows() const noexcept { return value().rows(); }
+    Eigen::Index cols() const noexcept { return value().cols(); }
 
     // d loss / d table over the backward passes since zero_grad(): rows sorted and unique, every
     // row not listed has gradient zero.
@@ -130,14 +148,14 @@ public:
     // Forgets the gradient: O(1), storage kept for the next step.
     void zero_grad() noexcept {
         grad_.rows.clear();
-        grad_.values.resize(0, value_.cols());
+        grad_.values.resize(0, cols());
     }
 
     // --- for op authors (ad/sparse_ops.hpp) ----------------------------------------------------
     // Records grad.row(row) += coef * src[0..cols). `src` must stay valid and unchanged until
     // flush() (the tape calls it at the end of backward()).
     void push(std::uint32_t row, Scalar coef, const Scalar* src) {
-        BLOOM_ASSERT(static_cast<Eigen::Index>(row) < value_.rows());
+        BLOOM_ASSERT(static_cast<Eigen::Index>(row) < rows());
         pending_rows_.push_back(row);
         pending_coef_.push_back(coef);
         pending_src_.push_back(src);
@@ -149,7 +167,7 @@ public:
         const std::size_t n = pending_rows_.size();
         if (n == 0) return;
         BLOOM_ASSERT(n < (std::size_t{1} << 32));
-        const Eigen::Index c = value_.cols();
+        const Eigen::Index c = cols();
         sort_pending();
         const std::uint32_t* order = order_.data();
         const std::uint32_t* prow = pending_rows_.data();
@@ -222,6 +240,7 @@ public:
 
 private:
     matrix<Scalar> value_;
+    const matrix<Scalar>* view_ = nullptr;  // view_of(): the shared rows
     row_sparse<Scalar> grad_;
     row_sparse<Scalar> tmp_;
     std::vector<std::uint32_t> pending_rows_;

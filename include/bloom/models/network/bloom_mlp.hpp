@@ -22,18 +22,26 @@
 //            The user's input items are excluded from every ranking.
 //
 // The uncompressed baseline is the same code path with identity codes (m = d, k = 1).
-// One training thread; a seed gives the same model bit for bit.
+// Training threads (network_fit_options::threads): one thread gives the same model bit for bit
+// for a seed. More threads run synchronous sharded batches: each worker runs forward and
+// backward on its slice of the batch with its own tape and views of the shared weights, the
+// gradients are summed in worker order, and one optimizer step follows. That is deterministic
+// for a seed and a thread count, but not equal to one thread bit for bit (docs/network.md).
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <exception>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -161,12 +169,36 @@ struct network_fit_options {
     double weight_decay = 0.0;   // Adam's L2 (touched rows of the input table)
     bool resample = false;       // fresh input/target halves of each user's items every epoch
     std::uint64_t seed = 42;     // shuffling, dropout, resampling
+    // Training threads: 1 (the default) is reproducible bit for bit for a seed. More threads
+    // split each batch into contiguous slices, one per thread, and sum their gradients in a
+    // fixed order before one optimizer step: reproducible for a seed and a thread count, not
+    // equal to one thread bit for bit (the sums run in another order). 0 means every core.
+    std::uint32_t threads = 1;
     // Called after each epoch with (epoch index, seconds, mean loss); may be empty.
     std::function<void(std::uint32_t, double, double)> on_epoch = {};
 };
 
 template <class Scalar = float>
 class bloom_mlp {
+private:
+    // A tape and its buffers, kept across steps: the model's own, and one per extra worker.
+    struct scratch {
+        ad::tape<Scalar> tape;
+        std::vector<std::size_t> offsets;
+        std::vector<std::uint32_t> pos, mark;  // mark: a stamp per position (add_set)
+        std::uint32_t stamp = 0;
+        matrix<Scalar> X, Y;
+    };
+
+    // A worker's handles on the shared weights: it reads their values and keeps gradients of
+    // its own (ad::parameter::view_of).
+    struct worker_views {
+        std::unique_ptr<ad::table_parameter<Scalar>> table;
+        std::unique_ptr<ad::parameter<Scalar>> dense;
+        ad::parameter<Scalar> b_in;
+        std::vector<ad::parameter<Scalar>> rest;  // nn::mlp::parameters() order: W0, b0, W1, ...
+    };
+
 public:
     using scalar_type = Scalar;
     using code_type = item_code<Scalar>;
@@ -175,7 +207,7 @@ public:
     bloom_mlp(code_type input, code_type output, network_options o = {})
         : in_(std::move(input)), out_(std::move(output)), o_(std::move(o)) {
         validate();
-        mark_.assign(static_cast<std::size_t>(std::max(in_.m(), out_.m())), 0U);
+        main_.mark.assign(static_cast<std::size_t>(std::max(in_.m(), out_.m())), 0U);
         data::engine rng(o_.seed);
         const Eigen::Index m_in = static_cast<Eigen::Index>(in_.m());
         const Eigen::Index h0 = static_cast<Eigen::Index>(o_.hidden.front());
@@ -283,6 +315,11 @@ public:
                    const network_fit_options& f) {
         check_rows("fit", inputs, targets);
         if (f.batch == 0) ::bloom::detail::throw_invalid("bloom_mlp::fit: batch must be >= 1");
+        if (f.threads > max_threads)
+            ::bloom::detail::throw_invalid("bloom_mlp::fit: threads = " + std::to_string(f.threads) +
+                                           " is more than " + std::to_string(max_threads));
+        const unsigned threads = f.threads != 0 ? f.threads
+                                                : std::max(1U, std::thread::hardware_concurrency());
         optim::adam_config oc;
         oc.lr = f.lr;
         oc.weight_decay = f.weight_decay;
@@ -293,6 +330,9 @@ public:
         if (f.resample) pool = join_rows(inputs, targets);
         fit_report rep;
         std::vector<std::size_t> order;
+        // Several threads: one worker per thread (worker 0 is this thread), built once per fit().
+        std::unique_ptr<parallel_state> par;
+        if (threads > 1) par = std::make_unique<parallel_state>(*this, threads, f.seed);
         for (std::uint32_t e = 0; e < f.epochs; ++e) {
             const auto t0 = std::chrono::steady_clock::now();
             const eval::user_items* xin = &inputs;
@@ -314,7 +354,9 @@ public:
             for (std::size_t b = 0; b < order.size(); b += f.batch) {
                 const std::size_t n = std::min<std::size_t>(f.batch, order.size() - b);
                 Scalar l;
-                if (!train_step(*xin, *xtg, order.data() + b, n, drop_rng, l))
+                const bool ok = par ? train_step_parallel(*par, *xin, *xtg, order.data() + b, n, l)
+                                    : train_step(*xin, *xtg, order.data() + b, n, drop_rng, l);
+                if (!ok)
                     ::bloom::detail::throw_invalid(
                         "bloom_mlp::fit: the loss is not finite at epoch " + std::to_string(e + 1) +
                         ", batch " + std::to_string(steps + 1) + " (of " +
@@ -377,15 +419,22 @@ private:
     bool train_step(const eval::user_items& inputs, const eval::user_items& targets,
                       const std::size_t* rows, std::size_t n, Engine& drop_rng, Scalar& l) {
         if (!opt_first_) make_optimizers(optim::adam_config{});
+        ad::tape<Scalar>& tape_ = main_.tape;
         tape_.clear();
-        const ad::var z = forward(inputs, rows, n, &drop_rng);
-        const ad::var loss = loss_node(z, targets, rows, n);
+        const ad::var z = forward(main_, nullptr, inputs, rows, n, &drop_rng);
+        const ad::var loss = loss_node(main_, z, targets, rows, n);
         l = tape_.item(loss);
         if (BLOOM_UNLIKELY(!std::isfinite(l))) {
             tape_.clear();
             return false;
         }
         tape_.backward(loss);
+        apply_step();
+        return true;
+    }
+
+    // One Adam step on every parameter from the gradients they hold, then zero_grad().
+    void apply_step() {
         if (w_table_) {
             opt_first_->step(w_table_->value(), w_table_->grad());
             w_table_->zero_grad();
@@ -401,14 +450,14 @@ private:
             if (p.has_grad()) opt_dense_[i].step(p.value(), p.grad());
             p.zero_grad();
         }
-        return true;
     }
 
     // output_values() on rows already checked.
     void values_of(const eval::user_items& inputs, const std::size_t* rows, std::size_t n,
                    matrix<Scalar>& V) {
+        ad::tape<Scalar>& tape_ = main_.tape;
         tape_.clear();
-        const ad::var z = forward(inputs, rows, n, static_cast<std::mt19937_64*>(nullptr));
+        const ad::var z = forward(main_, nullptr, inputs, rows, n, static_cast<std::mt19937_64*>(nullptr));
         const matrix<Scalar>& Z = tape_.value(z);
         if (o_.rank == recovery::likelihood && o_.loss == output_loss::softmax) {
             V = Z;
@@ -603,19 +652,22 @@ private:
         for (auto* p : rest_->parameters()) opt_dense_.emplace_back(oc, p->rows(), p->cols());
     }
 
-    // Input rows -> logits node. drop_rng null: evaluation (no dropout).
+    // Input rows -> logits node on s's tape. drop_rng null: evaluation (no dropout). v null:
+    // the model's own parameters; else a worker's views of them (several threads).
     template <class Engine>
-    ad::var forward(const eval::user_items& inputs, const std::size_t* rows, std::size_t n,
-                    Engine* drop_rng) {
+    ad::var forward(scratch& s, worker_views* v, const eval::user_items& inputs,
+                    const std::size_t* rows, std::size_t n, Engine* drop_rng) {
+        ad::tape<Scalar>& tape_ = s.tape;
+        matrix<Scalar>& X_ = s.X;
         ad::var h;
         if (w_table_) {
-            offsets_.assign(1, 0);
-            pos_.clear();
+            s.offsets.assign(1, 0);
+            s.pos.clear();
             for (std::size_t j = 0; j < n; ++j) {
                 const std::size_t r = rows[j];
-                add_set(in_.sparse, inputs.begin(r), inputs.count(r));
+                add_set(s, in_.sparse, inputs.begin(r), inputs.count(r));
             }
-            h = ad::bag(tape_, *w_table_, ad::make_csr<Scalar>(offsets_, pos_));
+            h = ad::bag(tape_, v ? *v->table : *w_table_, ad::make_csr<Scalar>(s.offsets, s.pos));
         } else {
             X_.setZero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(in_.m()));
             for (std::size_t j = 0; j < n; ++j) {
@@ -631,20 +683,28 @@ private:
                             x[*p] += Scalar(1);
                 }
             }
-            h = ad::matmul(tape_, tape_.constant(X_), tape_.param(*w_dense_));
+            h = ad::matmul(tape_, tape_.constant(X_), tape_.param(v ? *v->dense : *w_dense_));
         }
-        h = nn::activate(tape_, ad::add_bias(tape_, h, tape_.param(b_in_)), o_.act);
-        if (drop_rng) {
-            if (o_.dropout > 0) h = ad::dropout(tape_, h, o_.dropout, *drop_rng, true);
-            return (*rest_)(tape_, h, *drop_rng, true);
+        h = nn::activate(tape_, ad::add_bias(tape_, h, tape_.param(v ? v->b_in : b_in_)), o_.act);
+        if (drop_rng && o_.dropout > 0) h = ad::dropout(tape_, h, o_.dropout, *drop_rng, true);
+        if (!v) return drop_rng ? (*rest_)(tape_, h, *drop_rng, true) : (*rest_)(tape_, h);
+        // The layers of nn::mlp::operator(), on the views: matmul, bias, activation, dropout.
+        for (std::size_t i = 0; i < rest_->depth(); ++i) {
+            const auto& sp = rest_->spec(i);
+            h = ad::matmul(tape_, h, tape_.param(v->rest[2 * i]));
+            h = nn::activate(tape_, ad::add_bias(tape_, h, tape_.param(v->rest[2 * i + 1])), sp.act);
+            if (drop_rng && sp.dropout > 0.0) h = ad::dropout(tape_, h, sp.dropout, *drop_rng, true);
         }
-        return (*rest_)(tape_, h);
+        return h;
     }
 
     // Appends one CSR row: the set's positions (union or sum, by the options). The union is
     // taken with a stamp per position (O(positions), no sort): the bag and the losses do not need
     // the positions in order, and the order is fixed by the items', so results stay reproducible.
-    void add_set(const sparse_code& c, const std::uint32_t* items_, std::size_t n) {
+    void add_set(scratch& s, const sparse_code& c, const std::uint32_t* items_, std::size_t n) const {
+        std::vector<std::uint32_t>& pos_ = s.pos;
+        std::uint32_t& stamp_ = s.stamp;
+        std::vector<std::uint32_t>& mark_ = s.mark;
         if (o_.sets == set_coding::union_bits) {
             if (++stamp_ == 0) {  // wrapped: forget every old stamp
                 std::fill(mark_.begin(), mark_.end(), 0U);
@@ -670,19 +730,21 @@ private:
         } else {
             for (std::size_t j = 0; j < n; ++j) pos_.insert(pos_.end(), c.begin(items_[j]), c.end(items_[j]));
         }
-        offsets_.push_back(pos_.size());
+        s.offsets.push_back(pos_.size());
     }
 
-    ad::var loss_node(ad::var z, const eval::user_items& targets, const std::size_t* rows,
-                      std::size_t n) {
+    ad::var loss_node(scratch& s, ad::var z, const eval::user_items& targets,
+                      const std::size_t* rows, std::size_t n) {
+        ad::tape<Scalar>& tape_ = s.tape;
+        matrix<Scalar>& Y_ = s.Y;
         if (o_.loss == output_loss::softmax) {
-            offsets_.assign(1, 0);
-            pos_.clear();
+            s.offsets.assign(1, 0);
+            s.pos.clear();
             for (std::size_t j = 0; j < n; ++j) {
                 const std::size_t r = rows[j];
-                add_set(out_.sparse, targets.begin(r), targets.count(r));
+                add_set(s, out_.sparse, targets.begin(r), targets.count(r));
             }
-            return ad::softmax_cross_entropy(tape_, z, ad::make_csr<Scalar>(offsets_, pos_));
+            return ad::softmax_cross_entropy(tape_, z, ad::make_csr<Scalar>(s.offsets, s.pos));
         }
         Y_.setZero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(out_.m()));
         for (std::size_t j = 0; j < n; ++j) {
@@ -708,6 +770,197 @@ private:
         return ad::squared_error(tape_, z, Y_);
     }
 
+    // Several training threads: workers 1..T-1 each own a scratch, views and a dropout engine,
+    // and run on a thread of their own that lives as long as fit(); worker 0 is the calling
+    // thread on the model's own parameters and scratch. Each batch is one round: the calling
+    // thread hands out a job, runs worker 0's share, and waits until every worker is done.
+    struct worker {
+        scratch s;
+        worker_views v;
+        std::mt19937_64 drop;
+        matrix<Scalar> seed;  // 1x1: the worker's share of the batch
+        Scalar loss = Scalar(0);
+        bool ran = false;
+    };
+    struct parallel_state {
+        bloom_mlp& net;
+        std::vector<worker> workers;  // [0] holds only worker 0's loss and dropout engine
+        std::vector<std::thread> threads;
+        std::mutex mu;
+        std::condition_variable go, done;
+        std::uint64_t round = 0;
+        unsigned pending = 0;
+        bool stop = false;
+        const void* job = nullptr;  // the round's callable, run through call
+        void (*call)(const void*, unsigned) = nullptr;
+        std::exception_ptr error;
+        std::vector<ad::parameter<Scalar>*> own;  // b_in, then nn::mlp::parameters()
+
+        parallel_state(bloom_mlp& n, unsigned t, std::uint64_t seed) : net(n), workers(t) {
+            const std::size_t marks = n.main_.mark.size();
+            own.push_back(&n.b_in_);
+            for (auto* p : n.rest_->parameters()) own.push_back(p);
+            for (unsigned w = 0; w < t; ++w) {
+                worker& k = workers[w];
+                k.seed.resize(1, 1);
+                // worker 0 keeps fit()'s own dropout stream; the others get streams of their own
+                k.drop.seed(seed ^ 0x5DEECE66DULL ^ (0x9E3779B97F4A7C15ULL * w));
+                if (w == 0) continue;
+                k.s.mark.assign(marks, 0U);
+                if (n.w_table_)
+                    k.v.table = std::make_unique<ad::table_parameter<Scalar>>(
+                        ad::table_parameter<Scalar>::view_of(*n.w_table_));
+                else
+                    k.v.dense = std::make_unique<ad::parameter<Scalar>>(
+                        ad::parameter<Scalar>::view_of(*n.w_dense_));
+                k.v.b_in = ad::parameter<Scalar>::view_of(n.b_in_);
+                for (auto* p : n.rest_->parameters())
+                    k.v.rest.push_back(ad::parameter<Scalar>::view_of(*p));
+            }
+            threads.reserve(t - 1);
+            try {
+                for (unsigned w = 1; w < t; ++w) threads.emplace_back([this, w] { loop(w); });
+            } catch (...) {
+                shutdown();
+                throw;
+            }
+        }
+        parallel_state(const parallel_state&) = delete;
+        parallel_state& operator=(const parallel_state&) = delete;
+        ~parallel_state() { shutdown(); }
+
+        void shutdown() noexcept {
+            {
+                std::lock_guard<std::mutex> lk(mu);
+                stop = true;
+            }
+            go.notify_all();
+            for (std::thread& t : threads)
+                if (t.joinable()) t.join();
+        }
+
+        // Runs fn(w) for every worker w, worker 0 on this thread; returns when all are done and
+        // rethrows the first exception a worker raised.
+        template <class F>
+        void run(const F& fn) {
+            {
+                std::lock_guard<std::mutex> lk(mu);
+                job = &fn;
+                call = [](const void* f, unsigned w) { (*static_cast<const F*>(f))(w); };
+                pending = static_cast<unsigned>(threads.size());
+                error = nullptr;
+                ++round;
+            }
+            go.notify_all();
+            std::exception_ptr mine;
+            try {
+                fn(0);
+            } catch (...) {
+                mine = std::current_exception();
+            }
+            std::unique_lock<std::mutex> lk(mu);
+            done.wait(lk, [&] { return pending == 0; });
+            if (mine) std::rethrow_exception(mine);
+            if (error) std::rethrow_exception(error);
+        }
+
+        void loop(unsigned w) {
+            std::uint64_t seen = 0;
+            for (;;) {
+                {
+                    std::unique_lock<std::mutex> lk(mu);
+                    go.wait(lk, [&] { return stop || round != seen; });
+                    if (stop) return;
+                    seen = round;
+                }
+                std::exception_ptr e;
+                try {
+                    call(job, w);
+                } catch (...) {
+                    e = std::current_exception();
+                }
+                {
+                    std::lock_guard<std::mutex> lk(mu);
+                    if (e && !error) error = e;
+                    if (--pending == 0) done.notify_one();
+                }
+            }
+        }
+    };
+
+    static constexpr std::uint32_t max_threads = 1024;
+
+    // One step of several threads on rows[0..n) (already checked). Worker w takes the
+    // contiguous slice [n w / T, n (w + 1) / T) and runs forward and backward on it, with its
+    // loss seeded by its share of the batch (slice / n), so that the workers' gradients add up
+    // to the gradient of the batch's mean loss. Worker 0's gradients land in the model's
+    // parameters; the others' are added to them in worker order (the dense ones with +=, the
+    // table's row-sparse ones through table_parameter::flush, which sums a row's entries in the
+    // order they were pushed). Then one Adam step. A slice may be empty (n < T): that worker
+    // does nothing. Returns false, having changed nothing (the dropout streams aside), when a
+    // worker's loss is not finite.
+    bool train_step_parallel(parallel_state& ps, const eval::user_items& inputs,
+                             const eval::user_items& targets, const std::size_t* rows,
+                             std::size_t n, Scalar& l) {
+        if (!opt_first_) make_optimizers(optim::adam_config{});
+        const std::size_t T = ps.workers.size();
+        ps.run([&](unsigned w) {
+            worker& k = ps.workers[w];
+            scratch& s = w == 0 ? main_ : k.s;
+            s.tape.clear();
+            const std::size_t lo = n * w / T, hi = n * (w + 1) / T;
+            k.ran = hi > lo;
+            if (!k.ran) return;
+            const ad::var z = forward(s, w == 0 ? nullptr : &k.v, inputs, rows + lo, hi - lo, &k.drop);
+            const ad::var loss = loss_node(s, z, targets, rows + lo, hi - lo);
+            k.loss = s.tape.item(loss);
+            if (BLOOM_UNLIKELY(!std::isfinite(k.loss))) return;
+            k.seed(0, 0) = static_cast<Scalar>(hi - lo) / static_cast<Scalar>(n);
+            s.tape.backward(loss, k.seed);
+        });
+        bool finite = true;
+        l = Scalar(0);
+        for (std::size_t w = 0; w < T; ++w) {
+            const worker& k = ps.workers[w];
+            if (!k.ran) continue;
+            if (!std::isfinite(k.loss)) finite = false;
+            const std::size_t lo = n * w / T, hi = n * (w + 1) / T;
+            l += k.loss * (static_cast<Scalar>(hi - lo) / static_cast<Scalar>(n));
+        }
+        const std::vector<ad::parameter<Scalar>*>& own = ps.own;
+        if (!finite) {
+            if (w_table_) w_table_->zero_grad(); else w_dense_->zero_grad();
+            for (auto* p : own) p->zero_grad();
+            for (std::size_t w = 1; w < T; ++w) zero_views(ps.workers[w].v);
+            return false;
+        }
+        for (std::size_t w = 1; w < T; ++w) {
+            worker_views& v = ps.workers[w].v;
+            if (!ps.workers[w].ran) continue;
+            if (w_table_) {
+                const row_sparse<Scalar>& g = v.table->grad();
+                for (std::size_t i = 0; i < g.rows.size(); ++i)
+                    w_table_->push(g.rows[i], Scalar(1), g.values.row(static_cast<Eigen::Index>(i)).data());
+            } else if (v.dense->has_grad()) {
+                w_dense_->accumulate(v.dense->grad());
+            }
+            if (v.b_in.has_grad()) b_in_.accumulate(v.b_in.grad());
+            for (std::size_t i = 0; i < v.rest.size(); ++i)
+                if (v.rest[i].has_grad()) own[i + 1]->accumulate(v.rest[i].grad());
+        }
+        if (w_table_) w_table_->flush();
+        for (std::size_t w = 1; w < T; ++w) zero_views(ps.workers[w].v);
+        apply_step();
+        return true;
+    }
+
+    static void zero_views(worker_views& v) noexcept {
+        if (v.table) v.table->zero_grad();
+        if (v.dense) v.dense->zero_grad();
+        v.b_in.zero_grad();
+        for (auto& p : v.rest) p.zero_grad();
+    }
+
     code_type in_, out_;
     network_options o_;
     std::unique_ptr<ad::table_parameter<Scalar>> w_table_;  // sparse input
@@ -719,12 +972,7 @@ private:
     std::vector<ad::parameter<Scalar>*> dense_params_;
     matrix<Scalar> out_norm_;
     std::vector<char> zero_row_;
-    ad::tape<Scalar> tape_;
-    // scratch, kept across steps
-    std::vector<std::size_t> offsets_;
-    std::vector<std::uint32_t> pos_, mark_;
-    std::uint32_t stamp_ = 0;
-    matrix<Scalar> X_, Y_;
+    scratch main_;  // the tape and buffers of one-thread training and of prediction
 };
 
 // The popularity floor: every item scored by how many training rows hold it.
