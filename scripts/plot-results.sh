@@ -317,7 +317,7 @@ kinds_sweep() {
         label=$([ "$metric" = auc ] && echo "AUC (mean over test users)" || echo "MRR (mean over test users)")
         {
             common_style "$title\npoints: mean over seeds, bars: min..max" \
-                "learned parameters (users and items, biases included), log scale" "$label"
+                "learned parameters of the user and item embeddings (biases not counted), log scale" "$label"
             echo "set logscale x"
             echo "set key outside right top box opaque"
             echo "plot $plots"
