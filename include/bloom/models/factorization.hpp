@@ -259,8 +259,8 @@ public:
     UserKind& user_embedding() noexcept { return users_; }
     ItemKind& item_embedding() noexcept { return items_; }
     interaction interaction_kind() const noexcept { return inter_; }
-    // gmf: the output weights h, a table of one row (id 0) of dim values. Changing them between
-    // prepare_scoring() and score_user() needs another prepare_scoring().
+    // gmf: the output weights h, a table of one row (id 0) of dim values (predict() and
+    // score_user() read them as they are; prepare_scoring() does not copy them).
     full_embedding<Scalar, BiasOpt>& output_weights() {
         if (!gmf())
             ::bloom::detail::throw_invalid(
