@@ -72,6 +72,8 @@ struct train_settings {
     double ratio = 0.2, head_share = 0.5, lr = 1e-2, l2 = 1e-6;
     std::uint32_t k = 4, history_k = 1, dim = 32, epochs = 10, batch = 256;
     std::string loss = "bpr";
+    std::string interaction = "dot";  // or "gmf" (the factorization's score)
+    std::uint32_t negatives = 5;      // sampled per positive by bce and adaptive-hinge
     std::uint64_t seed = 42;
     // the network's
     std::string coding = "bloom", hidden = "256", activation = "relu", output = "softmax";
@@ -100,6 +102,16 @@ struct train_settings {
         a.value("epochs", epochs);
         a.value("batch", batch);
         a.value("loss", loss);
+        // Files written before these two settings existed trained dot models with 5 negatives.
+        if constexpr (A::loading) {
+            interaction = "dot";
+            negatives = 5;
+            if (a.has("interaction")) a.value("interaction", interaction);
+            if (a.has("negatives")) a.value("negatives", negatives);
+        } else {
+            a.value("interaction", interaction);
+            a.value("negatives", negatives);
+        }
         a.value("seed", seed);
     }
 };
@@ -108,7 +120,8 @@ const std::vector<std::string> user_methods = {"full", "bloom", "hashing", "hash
                                                "freq-bloom", "bloom-history"};
 const std::vector<std::string> item_methods = {"full", "bloom", "hashing", "hash-emb", "qr",
                                                "freq-bloom"};
-const std::vector<std::string> losses = {"bpr", "bpr-log", "pointwise", "hinge", "adaptive-hinge"};
+const std::vector<std::string> losses = {"bpr", "bpr-log", "pointwise", "hinge", "adaptive-hinge", "bce"};
+const std::vector<std::string> interactions = {"dot", "gmf"};
 const std::vector<std::string> codings = {"bloom", "hashing", "identity", "freq", "cbe"};
 
 // "256,128" -> {256, 128}; empty on a malformed list.
@@ -131,6 +144,7 @@ bm::loss parse_loss(const std::string& l) {
     if (l == "bpr-log") return bm::loss::bpr_log;
     if (l == "pointwise") return bm::loss::pointwise;
     if (l == "hinge") return bm::loss::hinge;
+    if (l == "bce") return bm::loss::bce;
     return bm::loss::adaptive_hinge;
 }
 
@@ -282,7 +296,11 @@ public:
         prepared_ = true;
         m_.score_user(u, out);
     }
-    std::string family() const override { return "factorization (score: user . item + biases)"; }
+    std::string family() const override {
+        return m_.interaction_kind() == bm::interaction::gmf
+                   ? "GMF factorization (score: h . (user * item) + biases, h learned)"
+                   : "factorization (score: user . item + biases)";
+    }
     void item_vector(std::uint32_t i, scalar* out) const override {
         const_cast<model&>(m_).item_embedding().forward(i, out);
     }
@@ -334,6 +352,7 @@ bm::fit_report model_of<U, I>::train(const corpus& c, const train_settings& s,
     f.epochs = s.epochs - state.epochs_done;
     f.batch = s.batch;
     f.objective = parse_loss(s.loss);
+    f.n_negatives = s.negatives;
     f.seed = s.seed;
     f.threads = s.threads;
     f.state = &state;
@@ -594,8 +613,9 @@ std::unique_ptr<model_base> build_model(const train_settings& s, const corpus& c
             side(s.items, n_items, 2, c.counts, [&](auto items) {
                 using U = decltype(users);
                 using I = decltype(items);
-                out = std::make_unique<model_of<U, I>>(
-                    bm::factorization<U, I, opt>(std::move(users), std::move(items), oc));
+                out = std::make_unique<model_of<U, I>>(bm::factorization<U, I, opt>(
+                    std::move(users), std::move(items), oc,
+                    s.interaction == "gmf" ? bm::interaction::gmf : bm::interaction::dot));
             });
         };
         if (s.users == "bloom-history") {
@@ -794,7 +814,7 @@ void check_train(const train_cli& t, const CLI::App& app) {
                 throw usage_error(std::string("bloom train: --resume continues the checkpoint with "
                                               "its own settings; drop ") + o);
     if (s.model == "network") {
-        for (const char* o : {"--users", "--items", "--loss", "--history-k"})
+        for (const char* o : {"--users", "--items", "--loss", "--history-k", "--interaction", "--negatives"})
             if (given(o))
                 throw usage_error(std::string("bloom train: ") + o +
                                   " is the factorization's; the network takes --coding, --hidden, "
@@ -813,7 +833,8 @@ void check_train(const train_cli& t, const CLI::App& app) {
     }
     if (!t.resume.empty()) {
         for (const char* o : {"--users", "--items", "--hash", "--ratio", "--k", "--history-k",
-                              "--head-share", "--dim", "--batch", "--lr", "--l2", "--loss", "--seed"})
+                              "--head-share", "--dim", "--batch", "--lr", "--l2", "--loss", "--seed",
+                              "--interaction", "--negatives"})
             if (given(o))
                 throw usage_error(std::string("bloom train: --resume continues the checkpoint with "
                                               "its own settings; drop ") + o);
@@ -1220,7 +1241,15 @@ int main(int argc, char** argv) {
     train->add_option("--output", t.s.output, "the network's output: softmax or sigmoid")
         ->capture_default_str()->check(CLI::IsMember({"softmax", "sigmoid"}));
     train->add_option("--l2", l2, "L2 weight decay (default: 1e-6; the network: 0)");
-    train->add_option("--loss", t.s.loss, "loss: " + join(losses))->capture_default_str()->check(CLI::IsMember(losses));
+    train->add_option("--loss", t.s.loss,
+                      "loss: " + join(losses) + " (bce: log loss on each positive and --negatives sampled negatives)")
+        ->capture_default_str()->check(CLI::IsMember(losses));
+    train->add_option("--interaction", t.s.interaction,
+                      "the factorization's score: dot (user . item) or gmf (h . (user * item), h "
+                      "learned: He et al.'s GMF); biases either way")
+        ->capture_default_str()->check(CLI::IsMember(interactions));
+    train->add_option("--negatives", t.s.negatives, "negatives sampled per positive by bce and adaptive-hinge")
+        ->capture_default_str()->check(CLI::PositiveNumber);
     train->add_option("--seed", t.s.seed, "initialisation, hashing, shuffling and negatives")->capture_default_str();
     train->add_option("--threads", t.s.threads,
                       "training threads (0: every core); 1 is reproducible bit for bit; more run "

@@ -80,6 +80,8 @@ struct settings {
     // tt: its cores' learning rate (a core scalar moves every id that reads its slice)
     double tt_lr = 1e-3;
     std::string loss = "bpr";
+    std::string interaction = "dot";  // or "gmf": He et al.'s GMF, h . (p_u * q_i)
+    std::uint32_t negatives = 5;      // sampled negatives per positive (bce, adaptive-hinge)
     std::vector<std::string> methods = {"full",       "bloom",     "hashing",      "hash-emb", "qr",
                                         "freq-bloom", "small-dim", "bloom-history"};
     std::vector<std::string> hashes = {"murmur3_32"};
@@ -193,8 +195,13 @@ bm::loss parse_loss(const std::string& l) {
     if (l == "pointwise") return bm::loss::pointwise;
     if (l == "hinge") return bm::loss::hinge;
     if (l == "adaptive-hinge") return bm::loss::adaptive_hinge;
+    if (l == "bce") return bm::loss::bce;
     throw bloom::invalid_argument("bloom-compare: unknown --loss '" + l +
-                                  "' (bpr, bpr-log, pointwise, hinge, adaptive-hinge)");
+                                  "' (bpr, bpr-log, pointwise, hinge, adaptive-hinge, bce)");
+}
+
+bm::interaction interaction_of(const settings& s) {
+    return s.interaction == "gmf" ? bm::interaction::gmf : bm::interaction::dot;
 }
 
 std::string number(double v);
@@ -250,6 +257,7 @@ row train_and_evaluate(Model& model, const dataset& d, const settings& s, row r)
     f.epochs = s.epochs;
     f.batch = s.batch;
     f.objective = parse_loss(s.loss);
+    f.n_negatives = s.negatives;
     f.seed = training_seed(s);
     f.threads = s.threads;
     const examples::progress_mode show = progress_of(s);
@@ -298,7 +306,7 @@ opt::config opt_config(const settings& s) {
 template <class UserKind, class ItemKind>
 row run_model(UserKind users, ItemKind items, const dataset& d, const settings& s, row r) {
     bm::factorization<UserKind, ItemKind, opt> model(std::move(users), std::move(items),
-                                                     opt_config(s));
+                                                     opt_config(s), interaction_of(s));
     return train_and_evaluate(model, d, s, r);
 }
 
@@ -839,6 +847,8 @@ nlohmann::json settings_json(const settings& s) {
                                  {"lr", s.lr},
                                  {"l2", s.l2},
                                  {"loss", s.loss},
+                                 {"interaction", s.interaction},
+                                 {"negatives", s.negatives},
                                  {"split", s.split},
                                  {"test_share", s.test_share},
                                  {"eval_k", s.k_eval},
@@ -879,11 +889,13 @@ public:
                                     p_ + "_share," + r_ + "_share," + ndcg_ + "_share,history_k,rows";
         // PREFIX.csv: one row per configuration (means over its runs) and the runs' spread;
         // PREFIX-runs.csv: one row per run, with its hash seed (the run's index s).
+        // interaction: dot or gmf (--interaction), empty for the popularity row.
         csv_ << columns << ",runs,mrr_std,mrr_min,mrr_max," << p_ << "_std," << p_ << "_min,"
-             << p_ << "_max,id_stride\n";
-        runs_csv_ << columns << ",hash_seed,id_stride\n";
+             << p_ << "_max,id_stride,interaction\n";
+        runs_csv_ << columns << ",hash_seed,id_stride,interaction\n";
         flush();
         id_stride_ = s.id_stride;
+        interaction_ = s.interaction;
         j_["program"] = "bloom-compare";
         j_["argv"] = std::move(argv);
         j_["data"] = d.name;
@@ -904,11 +916,12 @@ public:
         metrics(csv_, r, r.m, r.sec_per_epoch, full);
         csv_ << ',' << r.runs.size() << ',' << num(msp.std) << ',' << num(msp.min) << ','
              << num(msp.max) << ',' << num(psp.std) << ',' << num(psp.min) << ','
-             << num(psp.max) << ',' << id_stride_ << '\n';
+             << num(psp.max) << ',' << id_stride_ << ',' << (r.trained ? interaction_ : "") << '\n';
         nlohmann::json runs = nlohmann::json::array();
         for (const row::run& x : r.runs) {
             metrics(runs_csv_, r, x.m, x.sec_per_epoch, full);
-            runs_csv_ << ',' << x.hash_seed << ',' << id_stride_ << '\n';
+            runs_csv_ << ',' << x.hash_seed << ',' << id_stride_ << ','
+                      << (r.trained ? interaction_ : "") << '\n';
             runs.push_back({{"hash_seed", x.hash_seed},
                             {"sec_per_epoch", trained(r, x.sec_per_epoch)},
                             {"fit_seconds", trained(r, x.fit_seconds)},
@@ -925,6 +938,7 @@ public:
             return full && ref > 0 ? nlohmann::json(v / ref) : nlohmann::json(nullptr);
         };
         j_["results"].push_back({{"method", r.method},
+                                 {"interaction", trained(r, interaction_)},
                                  {"hash", r.hash},
                                  {"ratio", trained(r, r.ratio)},
                                  {"rows", r.trained && r.rows_budget ? nlohmann::json(r.rows_budget) : nlohmann::json()},
@@ -1021,6 +1035,7 @@ private:
     std::ofstream csv_, runs_csv_;
     std::string p_, r_, ndcg_, hit_;
     std::uint64_t id_stride_ = 1;
+    std::string interaction_ = "dot";
     nlohmann::json j_;
 };
 
@@ -1111,8 +1126,19 @@ int main(int argc, char** argv) {
     app.add_option("--l2", s.l2, "L2 penalty (Adam weight decay, touched rows)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-    app.add_option("--loss", s.loss, "bpr, bpr-log, pointwise, hinge, adaptive-hinge")
-        ->check(CLI::IsMember({"bpr", "bpr-log", "pointwise", "hinge", "adaptive-hinge"}))
+    app.add_option("--loss", s.loss,
+                   "bpr, bpr-log, pointwise, hinge, adaptive-hinge, bce (log loss on each "
+                   "positive and --negatives sampled negatives, NCF's)")
+        ->check(CLI::IsMember({"bpr", "bpr-log", "pointwise", "hinge", "adaptive-hinge", "bce"}))
+        ->capture_default_str();
+    app.add_option("--interaction", s.interaction,
+                   "how embeddings make a score: dot (p_u . q_i) or gmf (h . (p_u * q_i), h "
+                   "learned: He et al.'s Generalized Matrix Factorization); biases either way")
+        ->check(CLI::IsMember({"dot", "gmf"}))
+        ->capture_default_str();
+    app.add_option("--negatives", s.negatives,
+                   "negatives sampled per positive by bce and adaptive-hinge (NCF: 4)")
+        ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--split", s.split,
                    "random: bloom's seeded shuffle; numpy: NumPy's RandomState(seed).permutation, "
@@ -1194,7 +1220,12 @@ int main(int argc, char** argv) {
         std::cout << "data: " << d.name << "\n      " << d.n_users << " users, " << d.n_items
                   << " items, " << d.train_users.size() << " train / " << d.test_users.size()
                   << " test interactions\n"
-                  << "model: factorization, dim " << s.dim << ", " << s.loss << " loss, lazy Adam lr "
+                  << "model: " << (s.interaction == "gmf" ? "GMF factorization" : "factorization")
+                  << ", dim " << s.dim << ", " << s.loss << " loss"
+                  << (s.loss == "bce" || s.loss == "adaptive-hinge"
+                          ? " (" + std::to_string(s.negatives) + " negatives)"
+                          : std::string())
+                  << ", lazy Adam lr "
                   << s.lr << ", L2 " << s.l2 << ", batch " << s.batch << ", " << s.epochs
                   << " epochs, compress " << s.compress << ", "
                   << (s.threads == 1 ? std::string("one training thread")

@@ -1,4 +1,7 @@
-// Spotlight-style factorization: score(u, i) = user(u) . item(i) + user_bias(u) + item_bias(i).
+// Spotlight-style factorization: score(u, i) = user(u) . item(i) + user_bias(u) + item_bias(i),
+// or, with interaction::gmf, He et al.'s Generalized Matrix Factorization (NCF, WWW 2017):
+// score(u, i) = h . (user(u) * item(i)) + user_bias(u) + item_bias(i), with h a learned vector of
+// dim output weights and * the element-wise product.
 //
 // The user and item embeddings are embedding kinds (models/embeddings.hpp): full tables, Bloom
 // embeddings, hash embeddings... The biases are full tables, as in Spotlight, except for the keyed
@@ -7,7 +10,8 @@
 // row-sparse optimizers to the rows the batch touched, nothing else.
 //
 // Implicit feedback: uniform negative sampling with the BPR, pointwise, hinge or adaptive-hinge
-// losses of Spotlight. Explicit feedback: squared error on ratings.
+// losses of Spotlight, or NCF's log loss (bce) on each positive and n_negatives sampled negatives.
+// Explicit feedback: squared error on ratings.
 #pragma once
 
 #include <algorithm>
@@ -42,7 +46,11 @@ enum class loss : std::uint8_t {
     hinge,           // max(0, 1 - (pos - neg))
     adaptive_hinge,  // hinge against the highest-scoring of n_negatives sampled negatives
     regression,      // (score - rating)^2, explicit feedback
+    // -log sigmoid(pos) - sum over n_negatives sampled negatives of log(1 - sigmoid(neg)): binary
+    // cross-entropy with label 1 on the positive and 0 on each negative (NCF's log loss)
+    bce,
 };
+// (Model files and training states store a loss as its number: new losses go at the end.)
 
 inline const char* to_string(loss l) noexcept {
     switch (l) {
@@ -52,6 +60,21 @@ inline const char* to_string(loss l) noexcept {
         case loss::hinge: return "hinge";
         case loss::adaptive_hinge: return "adaptive-hinge";
         case loss::regression: return "regression";
+        case loss::bce: return "bce";
+    }
+    return "?";
+}
+
+// How a user's and an item's embeddings make a score (before the two biases).
+enum class interaction : std::uint8_t {
+    dot,  // p_u . q_i: matrix factorization (Spotlight's model)
+    gmf,  // h . (p_u * q_i): Generalized Matrix Factorization (He et al., NCF), h learned
+};
+
+inline const char* to_string(interaction x) noexcept {
+    switch (x) {
+        case interaction::dot: return "dot";
+        case interaction::gmf: return "gmf";
     }
     return "?";
 }
@@ -70,6 +93,7 @@ struct training_state {
     std::uint32_t n_negatives = 0;
     std::uint64_t examples = 0;
     std::uint64_t data_checksum = 0;
+    interaction interaction_kind = interaction::dot;  // the model's, checked on resuming
     std::vector<std::string> epoch_rng;  // the engine's state at the start of each epoch done
     std::string rng;                     // and after the last one
 
@@ -82,6 +106,14 @@ struct training_state {
         a.value("n_negatives", n_negatives);
         a.value("examples", examples);
         a.value("data_checksum", data_checksum);
+        // Written for gmf only, so that a dot model's state is the file it was before gmf existed
+        // (and such a file, without the key, loads as dot).
+        if constexpr (A::loading) {
+            interaction_kind = interaction::dot;
+            if (a.has("interaction")) a.value("interaction", interaction_kind);
+        } else if (interaction_kind != interaction::dot) {
+            a.value("interaction", interaction_kind);
+        }
         std::vector<char> text;
         if constexpr (!A::loading) {
             for (const std::string& e : epoch_rng) {
@@ -107,7 +139,8 @@ struct training_state {
                                                           std::to_string(epoch_rng.size()) +
                                                           " epoch states for " +
                                                           std::to_string(epochs_done) + " epochs");
-            a.check(objective <= loss::regression, "unknown loss");
+            a.check(objective <= loss::bce, "unknown loss");
+            a.check(interaction_kind <= interaction::gmf, "unknown interaction");
         }
     }
 };
@@ -138,7 +171,7 @@ struct fit_options {
     std::uint32_t epochs = 10;
     std::uint32_t batch = 256;
     loss objective = loss::bpr;
-    std::uint32_t n_negatives = 5;  // adaptive hinge only
+    std::uint32_t n_negatives = 5;  // sampled negatives per positive: adaptive hinge and bce
     std::uint64_t seed = 42;        // shuffling and negative sampling
     // Training threads: 1 (the default) is deterministic, bit for bit, for a seed; more run
     // Hogwild workers over shares of each epoch (see concurrent_epoch: not reproducible from run
@@ -221,31 +254,65 @@ public:
     static_assert(std::is_same_v<Scalar, typename ItemKind::scalar_type>,
                   "bloom::models::factorization: user and item embeddings must share a scalar type");
 
-    factorization(UserKind users, ItemKind items, const typename BiasOpt::config& bias_opt)
+    // With interaction::gmf the output weights h are a table of one row of dim values, trained
+    // by the bias optimizer (its settings, weight decay included) and initialised to ones: the
+    // untrained gmf model scores as the dot model does, and h departs from the plain dot product
+    // only as far as training asks. (NCF draws h LeCun-uniform instead.)
+    factorization(UserKind users, ItemKind items, const typename BiasOpt::config& bias_opt,
+                  interaction inter = interaction::dot)
         : users_(std::move(users)),
           items_(std::move(items)),
           ub_(make_bias(users_, bias_opt)),
-          ib_(make_bias(items_, bias_opt)) {
+          ib_(make_bias(items_, bias_opt)),
+          h_(inter == interaction::gmf
+                 ? full_embedding<Scalar, BiasOpt>(1, output_options(users_.dim()), bias_opt)
+                 : full_embedding<Scalar, BiasOpt>(restore_tag{})),
+          inter_(inter) {
+        if (inter != interaction::dot && inter != interaction::gmf)
+            ::bloom::detail::throw_invalid("factorization: unknown interaction (" +
+                                           std::to_string(static_cast<int>(inter)) +
+                                           "; dot or gmf)");
         if (users_.dim() != items_.dim())
             ::bloom::detail::throw_invalid(
                 "factorization: user dim " + std::to_string(users_.dim()) +
                 " differs from item dim " + std::to_string(items_.dim()));
         dim_ = users_.dim();
+        if (gmf()) h_.table().weights().setOnes();
     }
 
     // Empty, for a model file to fill (io::load).
     explicit factorization(restore_tag)
-        : users_(restore_tag{}), items_(restore_tag{}), ub_(restore_tag{}), ib_(restore_tag{}) {}
+        : users_(restore_tag{}),
+          items_(restore_tag{}),
+          ub_(restore_tag{}),
+          ib_(restore_tag{}),
+          h_(restore_tag{}) {}
 
-    // Model files: both embeddings, both bias tables, each with its optimizer.
+    // Model files: both embeddings, both bias tables, each with its optimizer; a gmf model also
+    // its output weights h ("output"). The kind says the interaction: "factorization" (dot, the
+    // files written before gmf existed) or "factorization-gmf", which a build without gmf refuses
+    // rather than load h-less.
     template <class A>
     void archive(A& a) {
-        a.expect("kind", "factorization");
+        if constexpr (A::loading) {
+            const std::string kind = a.template get<std::string>("kind");
+            if (kind == kind_name(interaction::dot))
+                inter_ = interaction::dot;
+            else if (kind == kind_name(interaction::gmf))
+                inter_ = interaction::gmf;
+            else
+                a.fail("'" + a.prefix() + "kind' is '" + kind +
+                       "', but the object loaded from it expects '" +
+                       kind_name(interaction::dot) + "' or '" + kind_name(interaction::gmf) + "'");
+        } else {
+            a.expect("kind", kind_name(inter_));
+        }
         a.value("dim", dim_);
         a.object("user", users_);
         a.object("item", items_);
         a.object("user_bias", ub_);
         a.object("item_bias", ib_);
+        if (gmf()) a.object("output", h_);
         if constexpr (A::loading) {
             a.check(users_.dim() == dim_ && items_.dim() == dim_,
                     "the embeddings' dimensions differ from the model's");
@@ -253,6 +320,10 @@ public:
                     "the user bias table does not have one entry per user");
             a.check(ib_.ids() == items_.ids() && ib_.dim() == 1,
                     "the item bias table does not have one entry per item");
+            if (gmf())
+                a.check(h_.ids() == 1 && h_.dim() == dim_,
+                        "the output weights are not one row of dim (" + std::to_string(dim_) +
+                            ") values");
             prepared_ = false;
         }
     }
@@ -262,10 +333,20 @@ public:
     std::uint32_t dim() const noexcept { return dim_; }
     UserKind& user_embedding() noexcept { return users_; }
     ItemKind& item_embedding() noexcept { return items_; }
+    interaction interaction_kind() const noexcept { return inter_; }
+    // gmf: the output weights h, a table of one row (id 0) of dim values (predict() and
+    // score_user() read them as they are; prepare_scoring() does not copy them).
+    full_embedding<Scalar, BiasOpt>& output_weights() {
+        if (!gmf())
+            ::bloom::detail::throw_invalid(
+                "factorization::output_weights: a dot model has no output weights (gmf has)");
+        return h_;
+    }
 
-    // Learned scalars: embeddings plus the two bias tables.
+    // Learned scalars: embeddings plus the two bias tables (and gmf's output weights).
     std::size_t parameters() const noexcept {
-        return users_.parameters() + items_.parameters() + ub_.parameters() + ib_.parameters();
+        return users_.parameters() + items_.parameters() + ub_.parameters() + ib_.parameters() +
+               (gmf() ? h_.parameters() : 0);
     }
     std::size_t embedding_parameters() const noexcept {
         return users_.parameters() + items_.parameters();
@@ -313,6 +394,7 @@ public:
         std::vector<Scalar> eu(dim_), ei(dim_);
         users_.forward(u, eu.data());
         items_.forward(i, ei.data());
+        if (gmf()) kernels::mul(eu.data(), h_.view(0), eu.data(), dim_);
         return dot(eu.data(), ei.data()) + bias(ub_, u) + bias(ib_, i);
     }
 
@@ -322,6 +404,10 @@ public:
         check_user(u);
         std::vector<Scalar> eu(dim_), ei(dim_);
         const Scalar* pu = embed(users_, u, eu.data());
+        if (gmf()) {
+            kernels::mul(eu.data(), h_.view(0), pu, dim_);
+            pu = eu.data();
+        }
         const Scalar bu = bias(ub_, u);
         for (std::size_t t = 0; t < n; ++t) {
             check_item(items[t]);
@@ -334,8 +420,9 @@ public:
     // fit(). Empty for other kinds, whose negatives are every id below n_items().
     const std::vector<item_id>& negative_keys() const noexcept { return neg_keys_; }
 
-    // Materialises every item's embedding once, so that score_user() is a matrix-vector product.
-    // Call after training, before (possibly concurrent) score_user() calls.
+    // Materialises every item's embedding once, so that score_user() is a matrix-vector product
+    // (gmf: with h * user(u) as the vector). Call after training, before (possibly concurrent)
+    // score_user() calls.
     void prepare_scoring() {
         item_matrix_.resize(items_.ids(), dim_);
         item_bias_.resize(items_.ids());
@@ -353,6 +440,7 @@ public:
         check_user(u);
         vector<Scalar> eu(dim_);
         users_.forward(u, eu.data());
+        if (gmf()) kernels::mul(eu.data(), h_.view(0), eu.data(), dim_);
         Eigen::Map<vector<Scalar>> out(scores, items_.ids());
         out.noalias() = item_matrix_ * eu;
         out += item_bias_;
@@ -389,7 +477,7 @@ public:
     }
 
     // Calls f(row_grads<Scalar>&) on every table's pending batch gradient, always in the same
-    // order (user tables, item tables, user biases, item biases): what a data_parallel
+    // order (user tables, item tables, user biases, item biases, gmf's output weights): what a data_parallel
     // exchanger reads and replaces between a batch and its optimizer step.
     template <class F>
     void visit_grads(F&& f) {
@@ -401,6 +489,7 @@ public:
         items_.visit_grads(f);
         f(ub_.table().grads());
         f(ib_.table().grads());
+        if (gmf()) f(h_.table().grads());  // gmf's output weights: one row every step touches
     }
 
 private:
@@ -418,6 +507,17 @@ private:
         else
             return full_embedding<Scalar, BiasOpt>(kind.ids(), bias_options(), c);
     }
+    // gmf's output weights: one row of dim (set to ones by the constructor).
+    static embedding_options output_options(std::uint32_t dim) {
+        embedding_options o;
+        o.dim = dim;
+        o.init_std = -1.0;
+        return o;
+    }
+    static const char* kind_name(interaction x) noexcept {
+        return x == interaction::gmf ? "factorization-gmf" : "factorization";
+    }
+    bool gmf() const noexcept { return inter_ == interaction::gmf; }
     BLOOM_ALWAYS_INLINE static Scalar bias(const full_embedding<Scalar, BiasOpt>& t,
                                            std::uint32_t id) noexcept {
         return *t.view(id);
@@ -522,8 +622,8 @@ private:
     // Starts opt.state (a new run) or resumes from it: checks the data and settings, replays the
     // shuffles of the epochs done and restores the engine. Returns the epochs done before.
     template <class Example>
-    static std::uint32_t begin_state(const fit_options& opt, const user_id* users,
-                                     const item_id* items, const float* ratings,
+    std::uint32_t begin_state(const fit_options& opt, const user_id* users,
+                              const item_id* items, const float* ratings,
                                      std::size_t n, Example* ex, engine& rng) {
         training_state* st = opt.state;
         if (st == nullptr) return 0;
@@ -534,6 +634,7 @@ private:
             st->batch = opt.batch;
             st->objective = opt.objective;
             st->n_negatives = opt.n_negatives;
+            st->interaction_kind = inter_;
             st->examples = n;
             st->data_checksum = sum;
             return 0;
@@ -551,6 +652,10 @@ private:
                 who + "seed, batch, loss and negatives must be the first run's (seed " +
                 std::to_string(st->seed) + ", batch " + std::to_string(st->batch) + ", loss " +
                 to_string(st->objective) + ", negatives " + std::to_string(st->n_negatives) + ")");
+        if (st->interaction_kind != inter_)
+            ::bloom::detail::throw_invalid(who + "the state is a " +
+                                           to_string(st->interaction_kind) +
+                                           " model's, this model is " + to_string(inter_));
         if (st->epoch_rng.size() != st->epochs_done)
             ::bloom::detail::throw_invalid(who + "the state lacks the epochs' engine states");
         for (const std::string& e : st->epoch_rng) {
@@ -579,6 +684,12 @@ private:
         if (opt.batch == 0) ::bloom::detail::throw_invalid("factorization::fit: batch must be >= 1");
         if (opt.objective == loss::adaptive_hinge && opt.n_negatives == 0)
             ::bloom::detail::throw_invalid("factorization::fit: adaptive hinge needs n_negatives >= 1");
+        if (opt.objective == loss::bce && opt.n_negatives == 0)
+            ::bloom::detail::throw_invalid("factorization::fit: the bce loss needs n_negatives >= 1 "
+                                           "(NCF samples 4 per positive)");
+        if (opt.objective > loss::bce)
+            ::bloom::detail::throw_invalid("factorization::fit: unknown loss (" +
+                                           std::to_string(static_cast<int>(opt.objective)) + ")");
         if (opt.objective == loss::regression && ratings == nullptr)
             ::bloom::detail::throw_invalid("factorization::fit: the regression loss needs ratings "
                                            "(use fit_explicit)");
@@ -632,6 +743,7 @@ private:
                     items_.step();
                     ub_.step();
                     ib_.step();
+                    if (gmf()) h_.step();
                 }
             } else if constexpr (has_workers<UserKind>::value && has_workers<ItemKind>::value) {
                 // (kinds without workers never get here: check_concurrent_support() threw)
@@ -665,40 +777,57 @@ private:
     };
     struct slot {
         const Scalar* eu;
+        const Scalar* su;  // the user side of the scores: eu (dot), or h * eu (gmf)
         const Scalar* ep;
         const Scalar* en;
         item_id neg;
         Scalar pos_score, neg_score;
-        Scalar dpos, dneg;  // d batch loss / d score (regression: dpos only)
+        // d batch loss / d score (regression: dpos only; bce: dpos, the draws' in neg_grad)
+        Scalar dpos, dneg;
     };
     // One worker's buffers. A minibatch is two passes. The forward pass computes every example's
     // embeddings and scores (the weights do not change within a batch), so the examples'
     // gathers, dot products and exponentials are independent and overlap in the CPU; the
     // backward pass then accumulates the gradients in the same order as one pass would.
-    // Embeddings that are not a stored row (Bloom sums...) are kept in ebuf for the backward.
+    // Embeddings that are not a stored row (Bloom sums...) are kept in ebuf for the backward:
+    // per example the user's, the positive's, the negative's (bce: each draw's) and, for gmf,
+    // h * user.
     struct worker_state {
-        std::vector<Scalar> ebuf, best, gu, gp, gn;
+        std::vector<Scalar> ebuf, best, gu, gp, gn, gc, gh;
         std::vector<slot> sl;
-        // The negatives each example draws (n_negatives for the adaptive hinge, else one), drawn
-        // for the whole batch before its forward pass, in example order: the same draws as
-        // drawing them example by example. (Prefetching the rows of the examples ahead from
-        // these was tried and measured no faster here: docs/scaling.md.)
+        // The negatives each example draws (n_negatives for the adaptive hinge and bce, else
+        // one), drawn for the whole batch before its forward pass, in example order: the same
+        // draws as drawing them example by example. (Prefetching the rows of the examples ahead
+        // from these was tried and measured no faster here: docs/scaling.md.)
         std::size_t n_draws = 0;
+        std::size_t stride = 0;  // ebuf values per example
         std::vector<item_id> negs;
+        std::vector<const Scalar*> neg_emb;  // bce: each draw's embedding
+        std::vector<Scalar> neg_grad;        // bce: each draw's d batch loss / d score
         double loss = 0;             // this epoch's loss sum (concurrent workers)
         std::uint64_t batches = 0;   // this epoch's batches (concurrent workers)
         worker_state(const factorization& f, const fit_options& opt, std::size_t n, unsigned threads) {
             const std::size_t d = f.dim_;
             const std::size_t bmax = std::min<std::size_t>(opt.batch, (n + threads - 1) / threads);
-            ebuf.resize(3 * bmax * d);
+            const bool bce = opt.objective == loss::bce;
+            n_draws = opt.objective == loss::regression ? 0
+                      : opt.objective == loss::adaptive_hinge || bce ? opt.n_negatives : 1;
+            stride = (2 + (bce ? n_draws : 1) + (f.gmf() ? 1 : 0)) * d;
+            ebuf.resize(stride * bmax);
             best.resize(d);
             gu.resize(d);
             gp.resize(d);
             gn.resize(d);
+            if (f.gmf()) {
+                gc.resize(d);
+                gh.resize(d);
+            }
             sl.resize(bmax);
-            n_draws = opt.objective == loss::regression ? 0
-                      : opt.objective == loss::adaptive_hinge ? opt.n_negatives : 1;
             negs.resize(bmax * n_draws);
+            if (bce) {
+                neg_emb.resize(bmax * n_draws);
+                neg_grad.resize(bmax * n_draws);
+            }
         }
     };
     // Forward and backward of the nb examples at ex: negatives from rng, gradients into
@@ -707,11 +836,29 @@ private:
     template <bool Concurrent>
     bool run_batch(worker_state& w, const example* ex, std::size_t nb, engine& rng,
                    unsigned worker, const fit_options& opt, double& loss_sum) {
+        return gmf() ? run_batch_as<Concurrent, true>(w, ex, nb, rng, worker, opt, loss_sum)
+                     : run_batch_as<Concurrent, false>(w, ex, nb, rng, worker, opt, loss_sum);
+    }
+    // log(1 + e^x), without overflow.
+    static Scalar softplus(Scalar x) noexcept {
+        return x >= 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+    }
+    // run_batch for one interaction. A score is dot(su, item) + biases, with su the user's
+    // embedding (dot) or h * the user's embedding (gmf), computed once per example. Of gmf's
+    // score h . (p * q): d/dq = h * p = su, d/dp = h * q and d/dh = p * q; so with c the sum of
+    // dloss/dscore * q over the example's items, the user's gradient is h * c and h's p * c.
+    template <bool Concurrent, bool Gmf>
+    bool run_batch_as(worker_state& w, const example* ex, std::size_t nb, engine& rng,
+                      unsigned worker, const fit_options& opt, double& loss_sum) {
         const std::uint32_t d = dim_;
         const std::uint32_t n_items = negative_count();
         const bool implicit = opt.objective != loss::regression;
+        const bool bce = opt.objective == loss::bce;
         const std::size_t n_draws = w.n_draws;
+        const std::size_t stride = w.stride;
         const Scalar inv_b = Scalar(1) / static_cast<Scalar>(nb);
+        const Scalar* h = nullptr;
+        if constexpr (Gmf) h = h_.view(0);
         // The batch's scores summed: infinite or NaN when one of them is (a score can be
         // infinite while the loss is not: the BPR loss of an infinite margin is 0).
         double score_sum = 0;
@@ -720,12 +867,18 @@ private:
         for (std::size_t t = 0; t < nb; ++t) {
             const example& e = ex[t];
             const item_id* drawn = w.negs.data() + t * n_draws;
-            Scalar* buf = w.ebuf.data() + 3 * t * d;
+            Scalar* buf = w.ebuf.data() + t * stride;
             slot& x = w.sl[t];
             x.eu = embed(users_, e.user, buf);
             x.ep = embed(items_, e.item, buf + d);
+            x.su = x.eu;
+            if constexpr (Gmf) {
+                Scalar* hu = buf + stride - d;
+                kernels::mul(hu, h, x.eu, d);
+                x.su = hu;
+            }
             const Scalar bu = bias(ub_, e.user);
-            x.pos_score = dot(x.eu, x.ep) + bu + bias(ib_, e.item);
+            x.pos_score = dot(x.su, x.ep) + bu + bias(ib_, e.item);
             score_sum += static_cast<double>(x.pos_score);
             if (!implicit) {
                 const Scalar err = x.pos_score - static_cast<Scalar>(e.rating);
@@ -733,14 +886,31 @@ private:
                 x.dpos = Scalar(2) * err * inv_b;
                 continue;
             }
+            if (bce) {
+                // Label 1 on the positive: -log sigmoid(pos); label 0 on each draw:
+                // -log(1 - sigmoid(neg)) = log(1 + e^neg).
+                loss_sum += static_cast<double>(softplus(-x.pos_score));
+                x.dpos = (sigmoid(x.pos_score) - Scalar(1)) * inv_b;
+                const Scalar** ne = w.neg_emb.data() + t * n_draws;
+                Scalar* ng = w.neg_grad.data() + t * n_draws;
+                for (std::size_t s = 0; s < n_draws; ++s) {
+                    const item_id j = drawn[s];
+                    ne[s] = embed(items_, j, buf + (2 + s) * d);
+                    const Scalar sc = dot(x.su, ne[s]) + bu + bias(ib_, j);
+                    score_sum += static_cast<double>(sc);
+                    loss_sum += static_cast<double>(softplus(sc));
+                    ng[s] = sigmoid(sc) * inv_b;
+                }
+                continue;
+            }
             item_id j = drawn[0];
             x.en = embed(items_, j, buf + 2 * d);
-            Scalar neg = dot(x.eu, x.en) + bu + bias(ib_, j);
+            Scalar neg = dot(x.su, x.en) + bu + bias(ib_, j);
             if (opt.objective == loss::adaptive_hinge) {
                 for (std::uint32_t s = 1; s < opt.n_negatives; ++s) {
                     const item_id j2 = drawn[s];
                     const Scalar* p2 = embed(items_, j2, w.best.data());
-                    const Scalar neg2 = dot(x.eu, p2) + bu + bias(ib_, j2);
+                    const Scalar neg2 = dot(x.su, p2) + bu + bias(ib_, j2);
                     if (neg2 > neg) {
                         neg = neg2;
                         j = j2;
@@ -768,6 +938,19 @@ private:
         Scalar* gu = w.gu.data();
         Scalar* gp = w.gp.data();
         Scalar* gn = w.gn.data();
+        // dot: the user's gradient is c itself, summed straight into gu.
+        Scalar* c = Gmf ? w.gc.data() : gu;
+        Scalar* gh = Gmf ? w.gh.data() : nullptr;
+        if constexpr (Gmf) kernels::set_zero(gh, d);
+        // gmf: from c, the user's gradient h * c and h's p * c.
+        const auto gmf_user = [&](const slot& x) {
+            if constexpr (Gmf) {
+                kernels::mul(gu, h, c, d);
+                kernels::mul_add(gh, x.eu, c, d);
+            } else {
+                (void)x;
+            }
+        };
         for (std::size_t t = 0; t < nb; ++t) {
             const example& e = ex[t];
             const slot& x = w.sl[t];
@@ -775,20 +958,44 @@ private:
             const item_id i = e.item;
             if (!implicit) {
                 const Scalar g = x.dpos;
-                kernels::scaled_copy(gu, g, x.ep, d);
-                kernels::scaled_copy(gp, g, x.eu, d);
+                kernels::scaled_copy(c, g, x.ep, d);
+                gmf_user(x);
+                kernels::scaled_copy(gp, g, x.su, d);
                 backward<Concurrent>(users_, u, gu, worker);
                 backward<Concurrent>(items_, i, gp, worker);
                 bias_grad<Concurrent>(ub_, u, g, worker);
                 bias_grad<Concurrent>(ib_, i, g, worker);
                 continue;
             }
+            if (bce) {
+                const item_id* drawn = w.negs.data() + t * n_draws;
+                const Scalar* const* ne = w.neg_emb.data() + t * n_draws;
+                const Scalar* ng = w.neg_grad.data() + t * n_draws;
+                const Scalar dp = x.dpos;
+                kernels::scaled_copy(c, dp, x.ep, d);
+                for (std::size_t s = 0; s < n_draws; ++s) kernels::axpy(c, ng[s], ne[s], d);
+                gmf_user(x);
+                kernels::scaled_copy(gp, dp, x.su, d);
+                backward<Concurrent>(users_, u, gu, worker);
+                backward<Concurrent>(items_, i, gp, worker);
+                Scalar du = dp;
+                for (std::size_t s = 0; s < n_draws; ++s) {
+                    kernels::scaled_copy(gn, ng[s], x.su, d);
+                    backward<Concurrent>(items_, drawn[s], gn, worker);
+                    bias_grad<Concurrent>(ib_, drawn[s], ng[s], worker);
+                    du += ng[s];
+                }
+                bias_grad<Concurrent>(ub_, u, du, worker);
+                bias_grad<Concurrent>(ib_, i, dp, worker);
+                continue;
+            }
             const item_id j = x.neg;
             const Scalar dp = x.dpos, dn = x.dneg;
             if (dp == Scalar(0) && dn == Scalar(0)) continue;
-            kernels::lincomb(gu, dp, x.ep, dn, x.en, d);
-            kernels::scaled_copy(gp, dp, x.eu, d);
-            kernels::scaled_copy(gn, dn, x.eu, d);
+            kernels::lincomb(c, dp, x.ep, dn, x.en, d);
+            gmf_user(x);
+            kernels::scaled_copy(gp, dp, x.su, d);
+            kernels::scaled_copy(gn, dn, x.su, d);
             backward<Concurrent>(users_, u, gu, worker);
             backward<Concurrent>(items_, i, gp, worker);
             backward<Concurrent>(items_, j, gn, worker);
@@ -796,6 +1003,7 @@ private:
             bias_grad<Concurrent>(ib_, i, dp, worker);
             bias_grad<Concurrent>(ib_, j, dn, worker);
         }
+        if constexpr (Gmf) backward<Concurrent>(h_, 0, gh, worker);
         return true;
     }
 
@@ -828,6 +1036,7 @@ private:
             items_.step();
             ub_.step();
             ib_.step();
+            if (gmf()) h_.step();
         }
         return loss_sum;
     }
@@ -872,6 +1081,7 @@ private:
                 items_.step_concurrent(w, index);
                 ub_.step_concurrent(w, index);
                 ib_.step_concurrent(w, index);
+                if (gmf()) h_.step_concurrent(w, index);
                 ++st.batches;
             }
         };
@@ -890,6 +1100,7 @@ private:
         items_.end_concurrent(batches);
         ub_.end_concurrent(batches);
         ib_.end_concurrent(batches);
+        if (gmf()) h_.end_concurrent(batches);
         if (stop.load()) {
             // Batches are numbered across the workers as their steps are (b * threads + w + 1).
             std::size_t n_batches = 0;
@@ -930,6 +1141,7 @@ private:
         }
         ub_.set_workers(threads);
         ib_.set_workers(threads);
+        if (gmf()) h_.set_workers(threads);
     }
     // Kinds with an end_epoch(epoch) member (cce_embedding: its reclustering); the others have
     // nothing to do between epochs.
@@ -1007,6 +1219,8 @@ private:
     typename detail::kind_bias<UserKind, Scalar, BiasOpt>::type ub_;
     typename detail::kind_bias<ItemKind, Scalar, BiasOpt>::type ib_;
     std::vector<item_id> neg_keys_;  // keyed items: the keys negatives are drawn from
+    full_embedding<Scalar, BiasOpt> h_;  // gmf's output weights (empty for dot)
+    interaction inter_ = interaction::dot;
     std::uint32_t dim_ = 0;
     matrix<Scalar> item_matrix_;
     vector<Scalar> item_bias_;
