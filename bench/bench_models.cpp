@@ -2,11 +2,19 @@
 // Adam step on the rows it touched, with dim 32. One benchmark per kind, on a MovieLens-100K-sized
 // id space (1,682 ids in 336 rows, 1/5) and on a large one (10^6 ids in 200,000 rows), so the
 // cost of reading k rows (or a history filter's set bits) instead of one shows, in and out of
-// cache. Items per second = ids looked up, trained and stepped per second.
+// cache. Items per second = ids looked up, trained and stepped per second. The budget kinds (robe,
+// mixed-dim, cce, tt, dhe) get 1/5 of the full table's scalars, as bloom-compare --ratios 0.2
+// gives them; dhe's hidden width is capped at 256 (at 10^6 ids the budget would buy 2,048, a
+// network of 4 M weights that every lookup runs through).
 #include "bench_common.hpp"
 
 #include <bloom/hash/murmur3.hpp>
+#include <bloom/models/cce.hpp>
+#include <bloom/models/dhe.hpp>
 #include <bloom/models/embeddings.hpp>
+#include <bloom/models/mixed_dim.hpp>
+#include <bloom/models/robe.hpp>
+#include <bloom/models/tt.hpp>
 #include <bloom/optim/adam.hpp>
 
 #include <cstdint>
@@ -95,10 +103,62 @@ void BM_history_bloom(benchmark::State& state) {
     run(state, kind);
 }
 
+// The budget kinds: 1/5 of the full table's n x dim scalars.
+std::uint64_t fifth(std::uint32_t n) { return std::uint64_t{n} * dim / 5; }
+
+void BM_robe(benchmark::State& state) {
+    const auto n = static_cast<std::uint32_t>(state.range(0));
+    bm::robe_options r;
+    r.size = fifth(n);
+    bm::robe_embedding<float, opt> kind(n, r, emb(), {}, bloom::murmur3_32{});
+    run(state, kind);
+}
+
+void BM_mixed_dim(benchmark::State& state) {
+    const auto n = static_cast<std::uint32_t>(state.range(0));
+    std::vector<std::uint64_t> counts(n);
+    for (std::uint32_t i = 0; i < n; ++i) counts[i] = n - i;
+    bm::mixed_dim_options m;
+    m.budget = fifth(n);
+    bm::mixed_dim_embedding<float, opt> kind(n, counts, m, emb(), {});
+    run(state, kind);
+}
+
+void BM_cce(benchmark::State& state) {  // lookups and steps only: no reclustering
+    const auto n = static_cast<std::uint32_t>(state.range(0));
+    bm::cce_options c;
+    c.rows = bm::cce_rows_for_budget(fifth(n), dim, c.tables);
+    bm::cce_embedding<float, opt> kind(n, c, emb(), {});
+    run(state, kind);
+}
+
+void BM_tt(benchmark::State& state) {
+    const auto n = static_cast<std::uint32_t>(state.range(0));
+    bm::tt_options t;
+    t.budget = fifth(n);
+    bm::tt_embedding<float, opt> kind(n, t, emb(), {});
+    state.counters["rank"] = kind.rank();
+    run(state, kind);
+}
+
+void BM_dhe(benchmark::State& state) {
+    const auto n = static_cast<std::uint32_t>(state.range(0));
+    bm::dhe_options d;
+    d.budget = fifth(n);
+    d.max_width = 256;
+    bm::dhe_embedding<float, opt> kind(n, d, emb(), {}, bloom::murmur3_32{});
+    run(state, kind);
+}
+
 BENCHMARK(BM_full)->Arg(1682)->Arg(1000000);
 BENCHMARK(BM_bloom_k4)->Arg(1682)->Arg(1000000);
 BENCHMARK(BM_freq_bloom_k4)->Arg(1682)->Arg(1000000);
 BENCHMARK(BM_history_bloom)->Arg(10)->Arg(85);
+BENCHMARK(BM_robe)->Arg(1682)->Arg(1000000);
+BENCHMARK(BM_mixed_dim)->Arg(1682)->Arg(1000000);
+BENCHMARK(BM_cce)->Arg(1682)->Arg(1000000);
+BENCHMARK(BM_tt)->Arg(1682)->Arg(1000000);
+BENCHMARK(BM_dhe)->Arg(1682)->Arg(1000000);
 
 }  // namespace
 

@@ -4,7 +4,7 @@
 
 The model and its training are those of ../shared/peers/torch_mf.py and
 scripts/torch_history_mf.py: a user.item factorization with full bias tables, uniform negatives,
-BPR loss 1 - sigmoid(pos - neg), dense Adam with weight decay, batch 256, dim 32, lr 1e-2, L2 1e-6,
+BPR loss 1 - sigmoid(pos - neg), dense Adam with weight decay, batch 256, dim 32, lr 1e-2 (the kind's own weights 1e-3 for dhe and tt, as bloom-compare's --dhe-lr and --tt-lr; --kind-lr), L2 1e-6,
 10 epochs, the 80/20 split of np.random.RandomState(seed).permutation (what
 `bloom-compare --split numpy` reproduces). Only the two embedding tables change with --kind; each
 kind is an nn.Module written as a PyTorch user writes it (nn.Embedding, nn.Linear, indexing,
@@ -355,7 +355,15 @@ def run(kind, users, items, n_users, n_items, a):
              make_side(kind if ("items" in a.compress or kind == "full") else "full",
                        n_items, a, item_counts, 1)]
     model = Model(sides[0], sides[1], n_users, n_items)
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr, weight_decay=a.l2)
+    # bloom-compare trains dhe's network and tt's cores at their own rate (--dhe-lr, --tt-lr:
+    # 1e-3), the biases at --lr; --kind-lr does the same here (default: --lr for every kind but
+    # dhe and tt, 1e-3 for those two, as bloom-compare).
+    kind_lr = a.kind_lr if a.kind_lr is not None else (1e-3 if kind in ("dhe", "tt") else a.lr)
+    biases = list(model.user_bias.parameters()) + list(model.item_bias.parameters())
+    bias_ids = {id(p) for p in biases}
+    rest = [p for p in model.parameters() if id(p) not in bias_ids]
+    opt = torch.optim.Adam([{"params": rest, "lr": kind_lr}, {"params": biases, "lr": a.lr}],
+                           lr=a.lr, weight_decay=a.l2)
     cluster_s = 0.0
     model.train()
     t0 = time.perf_counter()
@@ -411,6 +419,8 @@ def main():
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-2)
     ap.add_argument("--l2", type=float, default=1e-6)
+    ap.add_argument("--kind-lr", type=float, default=None,
+                    help="learning rate of the kind's own weights (default: --lr; 1e-3 for dhe and tt)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--buckets", type=int, default=4, help="mixed-dim: frequency buckets")
