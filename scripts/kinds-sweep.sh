@@ -13,7 +13,8 @@
 #            1024,4096,8192 for synthetic, the rows of the public ML-1M study)
 #   SEEDS    training seeds (default 1,2,3); EPOCHS (default 10); INTERACTIONS (synthetic,
 #            default 1000209, ML-1M's count); METHODS (default every kind but small-dim, which
-#            --rows does not take); BLOOM_COMPARE (default build/release/examples/bloom-compare)
+#            --rows does not take); BLOOM_COMPARE (default build/release/examples/bloom-compare);
+#            EXTRA: more bloom-compare options (e.g. "--dhe-max-width 256")
 # Every kind trains with bloom-compare's defaults: dim 32, BPR, lazy Adam lr 1e-2 (dhe's network
 # and tt's cores 1e-3: --dhe-lr, --tt-lr), batch 256, k 4, one training thread.
 set -euo pipefail
@@ -48,9 +49,9 @@ rm -f "$joined"
 IFS=, read -r -a seed_list <<< "$seeds"
 for seed in "${seed_list[@]}"; do
     prefix=$out/kinds-$name-seed$seed
-    echo "== seed $seed: $bin ${data[*]} --methods $methods --rows $rows --epochs $epochs" >&2
+    echo "== seed $seed: $bin ${data[*]} --methods $methods --rows $rows --epochs $epochs ${EXTRA:-}" >&2
     "$bin" "${data[@]}" --methods "$methods" --rows "$rows" --epochs "$epochs" --seed "$seed" \
-        --threads 1 --quiet --out "$prefix" > "$prefix.txt"
+        --threads 1 --quiet --out "$prefix" ${EXTRA:-} > "$prefix.txt"
     cat "$prefix.txt" >&2
     # every row of PREFIX.csv (one run per configuration here), with the seed appended
     awk -F, -v seed="$seed" -v first="$([ -f "$joined" ] && echo 0 || echo 1)" '

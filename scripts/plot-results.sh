@@ -303,9 +303,12 @@ kinds_sweep() {
             printf "#pop %s\n", pop_n ? sprintf("%.6f", pop_sum / pop_n) : "-" > meta
         }' "$csv"
         local pop b=0 s plots=""
+        # a colour and a point shape of its own for each of up to 14 kinds
+        local colours=("#000000" "#e41a1c" "#377eb8" "#4daf4a" "#984ea3" "#ff7f00" "#a65628"
+                       "#f781bf" "#999999" "#66c2a5" "#b8860b" "#1f3a93" "#d62728" "#17becf")
         pop=$(sed -n 's/^#pop //p' "$meta")
         while IFS= read -r s; do
-            plots+="${plots:+, }'$data' index $b using 1:2:3:4 with yerrorlines pt 7 ps 0.8 lw 2 title '$s'"
+            plots+="${plots:+, }'$data' index $b using 1:2:3:4 with yerrorlines lc rgb '${colours[$((b % 14))]}' pt $((b % 13 + 1)) ps 1 lw 2 dt $((b / 7 + 1)) title '$s'"
             b=$((b + 1))
         done < <(grep -v '^#' "$meta")
         if [ -z "$plots" ]; then
