@@ -458,18 +458,7 @@ eval::ranking_result evaluate_ranking(MPI_Comm comm, Scorer&& scorer, std::size_
     eval::ranking_result out;
     out.k = opt.k;
     out.threads = my_users > 0 ? res.threads : 0;
-    const double n = static_cast<double>(total.users);
-    out.users = total.users;
-    out.test_items = total.test_items;
-    out.mrr = total.rr / n;
-    out.mrr_best = total.rr_best / n;
-    out.precision = total.precision / n;
-    out.recall = total.recall / n;
-    out.ndcg = total.ndcg / n;
-    out.map = total.ap / n;
-    out.map_at_k = total.ap_at_k / n;
-    out.hit_rate = total.hit / n;
-    out.auc = total.auc / n;
+    total.finish(out);
     if (opt.per_user) out.per_user = std::move(per_user);
     return out;
 }

@@ -101,6 +101,21 @@ struct metric_sums {
         hit += o.hit;
         auc += o.auc;
     }
+    // The means over the users summed, into r (users, test items and every metric).
+    void finish(ranking_result& r) const noexcept {
+        const double n = static_cast<double>(users);
+        r.users = users;
+        r.test_items = test_items;
+        r.mrr = rr / n;
+        r.mrr_best = rr_best / n;
+        r.precision = precision / n;
+        r.recall = recall / n;
+        r.ndcg = ndcg / n;
+        r.map = ap / n;
+        r.map_at_k = ap_at_k / n;
+        r.hit_rate = hit / n;
+        r.auc = auc / n;
+    }
 };
 
 inline unsigned resolve_threads(unsigned requested, std::size_t blocks) noexcept {
@@ -233,18 +248,7 @@ ranking_result evaluate_ranking(Scorer&& scorer, std::size_t n_items, const user
     detail::metric_sums total;
     for (const auto& s : sums) total.add(s);
     BLOOM_ASSERT(total.users == n_eval);
-    const double n = static_cast<double>(total.users);
-    result.users = total.users;
-    result.test_items = total.test_items;
-    result.mrr = total.rr / n;
-    result.mrr_best = total.rr_best / n;
-    result.precision = total.precision / n;
-    result.recall = total.recall / n;
-    result.ndcg = total.ndcg / n;
-    result.map = total.ap / n;
-    result.map_at_k = total.ap_at_k / n;
-    result.hit_rate = total.hit / n;
-    result.auc = total.auc / n;
+    total.finish(result);
     return result;
 }
 
