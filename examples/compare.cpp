@@ -836,6 +836,7 @@ nlohmann::json settings_json(const settings& s) {
                                  {"dhe_k", s.dhe_k},
                                  {"dhe_layers", s.dhe_layers},
                                  {"dhe_max_width", s.dhe_max_width},
+                                 {"kmeans_iterations", s.kmeans_iterations},
                                  {"dhe_lr", s.dhe_lr},
                                  {"tt_lr", s.tt_lr},
                                  {"compress", s.compress},

@@ -1003,7 +1003,7 @@ private:
             bias_grad<Concurrent>(ib_, i, dp, worker);
             bias_grad<Concurrent>(ib_, j, dn, worker);
         }
-        if constexpr (Gmf) backward<Concurrent>(h_, 0, gh, worker);
+        if constexpr (Gmf) backward<Concurrent>(h_, std::uint32_t{0}, gh, worker);
         return true;
     }
 
