@@ -26,22 +26,10 @@ import torch
 import torch.nn as nn
 from sklearn.utils import murmurhash3_32
 
+from torch_common import read_pairs
+
 HASH_SEEDS = [0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xD3A2646C,
               0xFD7046C5, 0xB55A4F09]
-
-
-def read_pairs(path):
-    users, items = [], []
-    with open(path, encoding="latin-1") as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) >= 2:
-                users.append(fields[0])
-                items.append(fields[1])
-    uid = {raw: n for n, raw in enumerate(dict.fromkeys(users))}
-    iid = {raw: n for n, raw in enumerate(dict.fromkeys(items))}
-    return (np.array([uid[x] for x in users]), np.array([iid[x] for x in items]),
-            len(uid), len(iid))
 
 
 def hashed(ids, k, rows):

@@ -75,24 +75,12 @@ import torch.nn as nn
 from sklearn.cluster import KMeans
 from sklearn.utils import murmurhash3_32
 
+from torch_common import read_pairs
+
 KINDS = ["full", "robe", "mixed-dim", "cce", "dhe", "tt"]
 # Seeds of the hash functions: a side's kind draws from SEED_BASE + side (0 users, 1 items).
 SEED_BASE = 0x5BD1E995
 DHE_RANGE = 1_000_000
-
-
-def read_pairs(path):
-    users, items = [], []
-    with open(path, encoding="latin-1") as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) >= 2:
-                users.append(fields[0])
-                items.append(fields[1])
-    uid = {raw: n for n, raw in enumerate(dict.fromkeys(users))}
-    iid = {raw: n for n, raw in enumerate(dict.fromkeys(items))}
-    return (np.array([uid[x] for x in users]), np.array([iid[x] for x in items]),
-            len(uid), len(iid))
 
 
 def murmur(ids, seed, mod):
