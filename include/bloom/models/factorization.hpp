@@ -802,6 +802,7 @@ private:
         std::size_t n_draws = 0;
         std::size_t stride = 0;  // ebuf values per example
         std::vector<item_id> negs;
+        std::vector<std::uint32_t> batch_ids;  // a batch's ids, for kinds with a batch mode
         std::vector<const Scalar*> neg_emb;  // bce: each draw's embedding
         std::vector<Scalar> neg_grad;        // bce: each draw's d batch loss / d score
         double loss = 0;             // this epoch's loss sum (concurrent workers)
@@ -824,6 +825,7 @@ private:
             }
             sl.resize(bmax);
             negs.resize(bmax * n_draws);
+            batch_ids.reserve(bmax * (1 + n_draws));
             if (bce) {
                 neg_emb.resize(bmax * n_draws);
                 neg_grad.resize(bmax * n_draws);
@@ -836,8 +838,52 @@ private:
     template <bool Concurrent>
     bool run_batch(worker_state& w, const example* ex, std::size_t nb, engine& rng,
                    unsigned worker, const fit_options& opt, double& loss_sum) {
-        return gmf() ? run_batch_as<Concurrent, true>(w, ex, nb, rng, worker, opt, loss_sum)
-                     : run_batch_as<Concurrent, false>(w, ex, nb, rng, worker, opt, loss_sum);
+        const std::uint32_t n_items = negative_count();
+        for (std::size_t t = 0; t < nb * w.n_draws; ++t) w.negs[t] = draw_negative(rng, n_items);
+        // Kinds with a batch mode compute the batch's embeddings at once (one worker only).
+        if constexpr (!Concurrent) begin_batches(w, ex, nb);
+        const bool ok = gmf() ? run_batch_as<Concurrent, true>(w, ex, nb, worker, opt, loss_sum)
+                              : run_batch_as<Concurrent, false>(w, ex, nb, worker, opt, loss_sum);
+        if constexpr (!Concurrent) {
+            end_batch(users_);
+            end_batch(items_);
+        }
+        return ok;
+    }
+    // Kinds with a batch mode (dhe_embedding, tt_embedding): begin_batch(ids, n) computes the
+    // embeddings of a batch's ids (repeats allowed) together, as matrix products, and view(id)
+    // returns them until end_batch(); backward() then sums the gradients of each distinct id, and
+    // end_batch() runs the batch's backward at once into the kind's gradient (so that step(),
+    // and the exchange of data-parallel training before it, see it as before). Outside a batch
+    // the kind computes one id at a time (forward(), which scoring and the concurrent workers use).
+    template <class Kind, class = void>
+    struct has_batch_mode : std::false_type {};
+    template <class Kind>
+    struct has_batch_mode<Kind, std::void_t<decltype(std::declval<Kind&>().begin_batch(
+                                                std::declval<const std::uint32_t*>(), std::size_t{})),
+                                            decltype(std::declval<Kind&>().end_batch())>>
+        : std::true_type {};
+    void begin_batches(worker_state& w, const example* ex, std::size_t nb) {
+        if constexpr (has_batch_mode<UserKind>::value) {
+            w.batch_ids.clear();
+            for (std::size_t t = 0; t < nb; ++t) w.batch_ids.push_back(static_cast<std::uint32_t>(ex[t].user));
+            users_.begin_batch(w.batch_ids.data(), w.batch_ids.size());
+        }
+        if constexpr (has_batch_mode<ItemKind>::value) {
+            w.batch_ids.clear();
+            for (std::size_t t = 0; t < nb; ++t) w.batch_ids.push_back(static_cast<std::uint32_t>(ex[t].item));
+            for (std::size_t t = 0; t < nb * w.n_draws; ++t)
+                w.batch_ids.push_back(static_cast<std::uint32_t>(w.negs[t]));
+            items_.begin_batch(w.batch_ids.data(), w.batch_ids.size());
+        }
+        (void)w;
+        (void)ex;
+        (void)nb;
+    }
+    template <class Kind>
+    static void end_batch(Kind& kind) {
+        if constexpr (has_batch_mode<Kind>::value) kind.end_batch();
+        (void)kind;
     }
     // log(1 + e^x), without overflow.
     static Scalar softplus(Scalar x) noexcept {
@@ -848,10 +894,9 @@ private:
     // score h . (p * q): d/dq = h * p = su, d/dp = h * q and d/dh = p * q; so with c the sum of
     // dloss/dscore * q over the example's items, the user's gradient is h * c and h's p * c.
     template <bool Concurrent, bool Gmf>
-    bool run_batch_as(worker_state& w, const example* ex, std::size_t nb, engine& rng,
-                      unsigned worker, const fit_options& opt, double& loss_sum) {
+    bool run_batch_as(worker_state& w, const example* ex, std::size_t nb, unsigned worker,
+                      const fit_options& opt, double& loss_sum) {
         const std::uint32_t d = dim_;
-        const std::uint32_t n_items = negative_count();
         const bool implicit = opt.objective != loss::regression;
         const bool bce = opt.objective == loss::bce;
         const std::size_t n_draws = w.n_draws;
@@ -862,8 +907,7 @@ private:
         // The batch's scores summed: infinite or NaN when one of them is (a score can be
         // infinite while the loss is not: the BPR loss of an infinite margin is 0).
         double score_sum = 0;
-        for (std::size_t t = 0; t < nb * n_draws; ++t) w.negs[t] = draw_negative(rng, n_items);
-        // Forward: embeddings, scores and losses.
+        // Forward: embeddings, scores and losses (the negatives are drawn: run_batch).
         for (std::size_t t = 0; t < nb; ++t) {
             const example& e = ex[t];
             const item_id* drawn = w.negs.data() + t * n_draws;
