@@ -74,6 +74,7 @@ struct settings {
     double lr = 1e-2, l2 = 1e-6, test_share = 0.2, head_share = 0.5;
     std::uint32_t history_k = 1;
     std::uint32_t kmeans_iterations = bloom::models::cce_options{}.kmeans_iterations;  // cce
+    double kmeans_tolerance = bloom::models::cce_options{}.kmeans_tolerance;            // cce
     // dhe: hash functions, hidden layers, and the cap on the width the budget picks
     std::uint32_t dhe_k = 64, dhe_layers = 2, dhe_max_width = 2048;
     double dhe_lr = 1e-3;  // dhe: its network's Adam learning rate (every weight moves every step)
@@ -641,6 +642,7 @@ row run_one(const std::string& method, const std::string& hash, const budget& bu
                 co.cluster_epochs = static_cast<std::uint32_t>(0.75 * s.epochs);
                 co.seed = training_seed(s) + x.salt;
                 co.kmeans_iterations = s.kmeans_iterations;
+                co.kmeans_tolerance = s.kmeans_tolerance;
                 return bm::cce_embedding<scalar, opt>(x.n, co, emb_options(s, x.salt), oc);
             },
             d, s, r);
@@ -837,6 +839,7 @@ nlohmann::json settings_json(const settings& s) {
                                  {"dhe_layers", s.dhe_layers},
                                  {"dhe_max_width", s.dhe_max_width},
                                  {"kmeans_iterations", s.kmeans_iterations},
+                                 {"kmeans_tolerance", s.kmeans_tolerance},
                                  {"dhe_lr", s.dhe_lr},
                                  {"tt_lr", s.tt_lr},
                                  {"compress", s.compress},
@@ -1116,6 +1119,12 @@ int main(int argc, char** argv) {
                    "cce: Lloyd rounds at most per clustering (each costs ids x rows x dim "
                    "multiply-adds per side)")
         ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--kmeans-tolerance", s.kmeans_tolerance,
+                   "cce: a clustering's Lloyd rounds stop once its centroids move, in total squared "
+                   "distance, by at most this x the vectors' mean variance (scikit-learn's tol); 0: "
+                   "only when no label changes")
+        ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     app.add_option("--head-share", s.head_share, "freq-bloom: share of rows for frequent ids")
         ->check(CLI::Range(0.0, 0.99))

@@ -202,6 +202,38 @@ TEST_CASE("k-means finds well separated clusters, keeps identical points togethe
     CHECK(c3.row(1) == few.row(1));
 }
 
+TEST_CASE("k-means stops once the centroids settle (tolerance), as the same rounds without it",
+          "[models][cce]") {
+    // 400 uniform points in the unit square, 12 clusters: Lloyd takes many small moves
+    std::mt19937_64 gen(11);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    bloom::matrix<double> x(400, 2);
+    for (Eigen::Index i = 0; i < x.rows(); ++i) x(i, 0) = u(gen), x(i, 1) = u(gen);
+    auto run = [&](std::uint32_t iterations, double tol, bloom::matrix<double>& cent) {
+        engine rng(3);
+        return detail::kmeans(x, 12, iterations, rng, cent, tol);
+    };
+    bloom::matrix<double> exact, loose, cut, once;
+    const std::uint32_t r0 = run(500, 0.0, exact);
+    const std::uint32_t r1 = run(500, 1e-2, loose);
+    CHECK(r0 > 3);
+    CHECK(r1 >= 1);
+    CHECK(r1 < r0);
+    // the tolerance only ends the rounds early: the same centroids as r1 rounds without it
+    CHECK(run(r1, 0.0, cut) == r1);
+    CHECK(cut == loose);
+    // the last round moved the centroids by at most 1e-2 x the mean column variance; the exact
+    // run's did not stop there, so r1 - 1 rounds (before the last) differ from r1 rounds
+    bloom::matrix<double> before;
+    run(r1 - 1, 0.0, before);
+    const double var = ((x.rowwise() - x.colwise().mean()).array().square().colwise().sum() /
+                        static_cast<double>(x.rows())).mean();
+    CHECK((loose - before).squaredNorm() <= 1e-2 * var * (1 + 1e-9));
+    CHECK((loose - before).squaredNorm() > 0);
+    // a tolerance nothing is below: one round
+    CHECK(run(500, 1e9, once) == 1);
+}
+
 TEST_CASE("cce recluster: nearest centroids, centroids and residual means, known vectors after",
           "[models][cce]") {
     cce_options c = small(5, 2, 2);
@@ -358,6 +390,11 @@ TEST_CASE("cce reports bad configuration and diverged vectors", "[models][cce]")
     CHECK_THROWS_WITH(kind(3, small(1ULL << 33, 2, 2), dims(4), oc), Catch::Contains("32-bit"));
     CHECK_THROWS_WITH(kind(0, small(2, 2, 2), dims(4), oc), Catch::Contains("n = 0"));
     CHECK_THROWS_WITH(kind(3, small(2, 2, 2), dims(0), oc), Catch::Contains("dim"));
+    cce_options tol = small(2, 2, 2);
+    tol.kmeans_tolerance = -1;
+    CHECK_THROWS_WITH(kind(3, tol, dims(4), oc), Catch::Contains("kmeans_tolerance must be finite and at least 0"));
+    tol.kmeans_tolerance = std::numeric_limits<double>::quiet_NaN();
+    CHECK_THROWS_WITH(kind(3, tol, dims(4), oc), Catch::Contains("kmeans_tolerance"));
     embedding_options nan = dims(4);
     nan.init_std = std::numeric_limits<double>::quiet_NaN();
     CHECK_THROWS_WITH(kind(3, small(2, 2, 2), nan, oc), Catch::Contains("init_std is not finite"));

@@ -74,6 +74,25 @@ TEST_CASE("run_grads merges overlapping and adjacent runs, across bitmap words",
     CHECK(same_bits(got[1], -0.0f));  // as row_grads keeps a first -0.0, not +0.0
 }
 
+TEST_CASE("run_grads orders the runs alike whether it sorts few touched words or reads many off the bitmap",
+          "[models][run_grads]") {
+    const std::vector<float> ones(64, 1.0f);
+    // 6,400 rows = 100 bitmap words: 3 touched words are sorted, 40 are read off the bitmap
+    for (const std::uint32_t touched : {3U, 40U}) {
+        run_grads<float> g(6400, 1);
+        run_list want;
+        for (std::uint32_t i = touched; i-- > 0;) {  // added last word first
+            const std::uint32_t first = (i * 100U / touched) * 64 + 5;
+            g.add_run(first, 3, ones.data());
+        }
+        for (std::uint32_t i = 0; i < touched; ++i) want.emplace_back((i * 100U / touched) * 64 + 5, 3);
+        CHECK(runs_of(g) == want);
+        CHECK(g.touched() == 3 * touched);
+        g.clear();
+        CHECK(runs_of(g).empty());
+    }
+}
+
 TEST_CASE("run_grads with rows of several columns", "[models][run_grads]") {
     run_grads<double> g(10, 3);
     // 6 used; the length keeps GCC 12's -Warray-bounds from flagging add_run's SIMD paths for

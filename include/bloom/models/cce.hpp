@@ -26,10 +26,11 @@
 // what the clustering merged. end_epoch(e) calls it after each epoch e < cluster_epochs (the
 // reference's examples/movielens.py clusters after every epoch until 3/4 of the epochs).
 //
-// Cost of one recluster (per side): k-means runs at most kmeans_iterations assignment passes,
-// each s x r x width multiply-adds per chunk (s the sample, n at most), so about
-// iterations x s x r x dim in all, plus one pass over all n ids (n x r x dim) and O(n x dim) for
-// the residual tables. r grows with n at a fixed ratio, so the cost is quadratic in n.
+// Cost of one recluster (per side): k-means++ seeding, k passes over the s fitted vectors (s the
+// sample, n at most), then at most kmeans_iterations Lloyd passes (fewer once the centroids
+// settle: kmeans_tolerance), each s x r x width multiply-adds per chunk, so about
+// (iterations + 1) x s x r x dim in all, plus one pass over all n ids (n x r x dim) and O(n x dim)
+// for the residual tables. r grows with n at a fixed ratio, so the cost is quadratic in n.
 //
 // The optimizer: every row of every table has a new meaning after a recluster, so by default
 // each table's optimizer is reset (reset(): moments zeroed, step count 0, when Opt has reset(),
@@ -65,6 +66,9 @@ struct cce_options {
     std::uint32_t chunks = 4;      // C: concatenated column chunks, 1..dim
     std::uint32_t cluster_epochs = 7;       // end_epoch(e) reclusters when e < cluster_epochs
     std::uint32_t kmeans_iterations = 25;   // Lloyd passes at most (stops when nothing moves)
+    // Lloyd stops once the centroids' total squared move is at most this x the vectors' mean
+    // variance (scikit-learn's tol); 0: only when no label changes or after kmeans_iterations.
+    double kmeans_tolerance = 1e-4;
     std::uint32_t sample_factor = 200;      // k-means fits at most this x rows ids; 0: all ids
     bool reset_optimizer = true;   // reset the tables' optimizers after a recluster
     std::uint64_t seed = 0;        // the first assignments and every recluster's draws
@@ -101,6 +105,9 @@ inline void check_cce(std::uint32_t n, const cce_options& c, const embedding_opt
     if (c.chunks == 0 || c.chunks > o.dim)
         ::bloom::detail::throw_invalid("cce_embedding: chunks must be in 1..dim (chunks = " +
                                        std::to_string(c.chunks) + ", dim = " + std::to_string(o.dim) + ")");
+    if (!(c.kmeans_tolerance >= 0) || !std::isfinite(c.kmeans_tolerance))
+        ::bloom::detail::throw_invalid("cce_embedding: kmeans_tolerance must be finite and at least 0 "
+                                       "(kmeans_tolerance = " + std::to_string(c.kmeans_tolerance) + ")");
 }
 
 // Whether Opt has reset() (bloom::optim's optimizers do).
@@ -110,8 +117,10 @@ template <class Opt>
 struct has_reset<Opt, std::void_t<decltype(std::declval<Opt&>().reset())>> : std::true_type {};
 
 // label[i] = the row of `cent` nearest row i of x (squared Euclidean; ties: the lower row), for
-// the rows of x in [0, n). The distances are ||c||^2 - 2 x.c by blocks of x (one matrix product
-// per block, into `dots`). Returns how many labels changed.
+// the rows of x in [0, n). The distances, less the constant ||x||^2, are ||c||^2 - 2 x.c: by
+// blocks of x, one matrix product per block into `dots`, then in place (SIMD); a row's label is
+// the first occurrence of its least value, found by SIMD minima of spans of 16. Returns how many labels
+// changed.
 template <class Scalar>
 std::size_t nearest_centroids(const matrix<Scalar>& x, const matrix<Scalar>& cent,
                               std::vector<std::uint32_t>& label, matrix<Scalar>& dots,
@@ -119,6 +128,7 @@ std::size_t nearest_centroids(const matrix<Scalar>& x, const matrix<Scalar>& cen
     const Eigen::Index n = x.rows(), k = cent.rows();
     norms.resize(static_cast<std::size_t>(k));
     for (Eigen::Index c = 0; c < k; ++c) norms[static_cast<std::size_t>(c)] = cent.row(c).squaredNorm();
+    const Eigen::Map<const Eigen::Array<Scalar, 1, Eigen::Dynamic>> nr(norms.data(), k);
     const Eigen::Index block = std::max<Eigen::Index>(1, std::min<Eigen::Index>(256, (1 << 20) / std::max<Eigen::Index>(k, 1)));
     std::size_t changed = 0;
     for (Eigen::Index i0 = 0; i0 < n; i0 += block) {
@@ -126,16 +136,22 @@ std::size_t nearest_centroids(const matrix<Scalar>& x, const matrix<Scalar>& cen
         dots.resize(b, k);
         dots.noalias() = x.middleRows(i0, b) * cent.transpose();
         for (Eigen::Index i = 0; i < b; ++i) {
-            const Scalar* d = dots.data() + i * k;
-            std::uint32_t best = 0;
-            Scalar best_v = norms[0] - Scalar(2) * d[0];
-            for (Eigen::Index c = 1; c < k; ++c) {
-                const Scalar v = norms[static_cast<std::size_t>(c)] - Scalar(2) * d[c];
-                if (v < best_v) {
-                    best_v = v;
-                    best = static_cast<std::uint32_t>(c);
+            auto v = dots.row(i).array();
+            v = nr - Scalar(2) * v;
+            // the first span of 16 holding the least value, then its first occurrence there
+            constexpr Eigen::Index span = 16;
+            Eigen::Index at = 0;
+            Scalar least = v.head(std::min(span, k)).minCoeff();
+            for (Eigen::Index q = span; q < k; q += span) {
+                const Scalar m = v.segment(q, std::min(span, k - q)).minCoeff();
+                if (m < least) {
+                    least = m;
+                    at = q;
                 }
             }
+            const Scalar* d = dots.data() + i * k;
+            std::uint32_t best = static_cast<std::uint32_t>(at);
+            while (best + 1 < static_cast<std::uint32_t>(k) && !(d[best] == least)) ++best;
             std::uint32_t& l = label[static_cast<std::size_t>(i0 + i)];
             changed += l != best;
             l = best;
@@ -149,11 +165,13 @@ std::size_t nearest_centroids(const matrix<Scalar>& x, const matrix<Scalar>& cen
 // proportional to its squared distance to the nearest centroid so far; a uniform row once every
 // row is on a centroid). With k >= the rows of x, every row is a centroid and the rest repeat
 // them (empty clusters). Then at most `iterations` rounds of assign-to-nearest and
-// move-to-mean, stopping early when no label changes; an empty cluster keeps its centroid.
-// Deterministic for the engine's state. Returns the rounds run.
+// move-to-mean, stopping early when no label changes or when the centroids moved, in squared
+// Euclidean distance summed over all of them, by at most tolerance x the mean variance of x's
+// columns (scikit-learn's KMeans criterion and default, tol = 1e-4; 0 turns it off). An empty
+// cluster keeps its centroid. Deterministic for the engine's state. Returns the rounds run.
 template <class Scalar>
 std::uint32_t kmeans(const matrix<Scalar>& x, std::uint32_t k, std::uint32_t iterations, engine& rng,
-                     matrix<Scalar>& cent) {
+                     matrix<Scalar>& cent, double tolerance = 0) {
     const std::size_t n = static_cast<std::size_t>(x.rows());
     const Eigen::Index w = x.cols();
     BLOOM_ASSERT(k >= 1 && n >= 1);
@@ -163,23 +181,26 @@ std::uint32_t kmeans(const matrix<Scalar>& x, std::uint32_t k, std::uint32_t ite
         return 0;
     }
     {
-        std::vector<double> d2(n, std::numeric_limits<double>::infinity());
+        // d2[i]: the squared distance of row i to its nearest centroid so far, in Scalar (one
+        // SIMD pass over x per centroid); the draw sums them in double.
+        using col = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+        col d2 = col::Constant(static_cast<Eigen::Index>(n), std::numeric_limits<Scalar>::infinity());
+        col dc(static_cast<Eigen::Index>(n));
+        Eigen::ArrayXd bsum;
         std::size_t pick = uniform_below(rng, static_cast<std::uint32_t>(n));
         for (std::uint32_t c = 0;; ++c) {
             cent.row(c) = x.row(static_cast<Eigen::Index>(pick));
             if (c + 1 == k) break;
-            double total = 0;
-            const Scalar* cp = cent.data() + static_cast<Eigen::Index>(c) * w;
-            for (std::size_t i = 0; i < n; ++i) {
-                const Scalar* p = x.data() + static_cast<Eigen::Index>(i) * w;
-                double s = 0;
-                for (Eigen::Index q = 0; q < w; ++q) {
-                    const double diff = static_cast<double>(p[q]) - static_cast<double>(cp[q]);
-                    s += diff * diff;
-                }
-                d2[i] = std::min(d2[i], s);
-                total += d2[i];
-            }
+            dc = (x.rowwise() - cent.row(c)).rowwise().squaredNorm().array();
+            d2 = d2.min(dc);
+            // The draw: blocks of 64 rows summed (SIMD, in double), the block the target falls
+            // in found from their running sum, then the row within it.
+            constexpr Eigen::Index span = 64;
+            const Eigen::Index nn = static_cast<Eigen::Index>(n), nblocks = (nn + span - 1) / span;
+            bsum.resize(nblocks);
+            for (Eigen::Index q = 0; q < nblocks; ++q)
+                bsum[q] = d2.segment(q * span, std::min(span, nn - q * span)).template cast<double>().sum();
+            const double total = bsum.sum();
             if (!(total > 0)) {
                 pick = uniform_below(rng, static_cast<std::uint32_t>(n));
                 continue;
@@ -187,14 +208,33 @@ std::uint32_t kmeans(const matrix<Scalar>& x, std::uint32_t k, std::uint32_t ite
             const double target = uniform01(rng) * total;
             double run = 0;
             pick = n - 1;
-            for (std::size_t i = 0; i < n; ++i) {
-                run += d2[i];
-                if (run > target && d2[i] > 0) {
-                    pick = i;
+            Eigen::Index q = 0;
+            while (q + 1 < nblocks && run + bsum[q] <= target) run += bsum[q++];
+            for (Eigen::Index i = q * span; i < nn; ++i) {
+                const double di = static_cast<double>(d2[i]);
+                run += di;
+                if (run > target && di > 0) {
+                    pick = static_cast<std::size_t>(i);
                     break;
                 }
             }
         }
+    }
+    // The stopping threshold on the centroids' total squared move.
+    double threshold = 0;
+    if (tolerance > 0) {
+        double var = 0;
+        for (Eigen::Index q = 0; q < w; ++q) {
+            double s = 0, s2 = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                const double v = static_cast<double>(x(static_cast<Eigen::Index>(i), q));
+                s += v;
+                s2 += v * v;
+            }
+            const double mean = s / static_cast<double>(n);
+            var += std::max(0.0, s2 / static_cast<double>(n) - mean * mean);
+        }
+        threshold = tolerance * var / static_cast<double>(w);
     }
     std::vector<std::uint32_t> label(n, 0xFFFFFFFFu);
     matrix<Scalar> dots;
@@ -214,12 +254,19 @@ std::uint32_t kmeans(const matrix<Scalar>& x, std::uint32_t k, std::uint32_t ite
             for (Eigen::Index c = 0; c < w; ++c) s[c] += static_cast<double>(p[c]);
             ++counts[label[i]];
         }
+        double moved = 0;
         for (std::uint32_t c = 0; c < k; ++c) {
             if (counts[c] == 0) continue;
             const double inv = 1.0 / static_cast<double>(counts[c]);
             const double* s = sums.data() + static_cast<std::size_t>(c) * static_cast<std::size_t>(w);
-            for (Eigen::Index q = 0; q < w; ++q) cent(c, q) = static_cast<Scalar>(s[q] * inv);
+            for (Eigen::Index q = 0; q < w; ++q) {
+                const Scalar v = static_cast<Scalar>(s[q] * inv);
+                const double dv = static_cast<double>(v) - static_cast<double>(cent(c, q));
+                moved += dv * dv;
+                cent(c, q) = v;
+            }
         }
+        if (moved <= threshold) break;
     }
     return it;
 }
@@ -304,6 +351,14 @@ public:
         a.value("chunks", c_.chunks);
         a.value("cluster_epochs", c_.cluster_epochs);
         a.value("kmeans_iterations", c_.kmeans_iterations);
+        // Written when not 0, so that a file from before the tolerance existed loads with 0, the
+        // behaviour it was trained with.
+        if constexpr (A::loading) {
+            c_.kmeans_tolerance = 0;
+            if (a.has("kmeans_tolerance")) a.value("kmeans_tolerance", c_.kmeans_tolerance);
+        } else if (c_.kmeans_tolerance != 0) {
+            a.value("kmeans_tolerance", c_.kmeans_tolerance);
+        }
         a.value("sample_factor", c_.sample_factor);
         a.value("reset_optimizer", c_.reset_optimizer);
         a.value("seed", c_.seed);
@@ -314,6 +369,8 @@ public:
             a.check(c_.rows >= 1 && c_.rows <= 0xFFFFFFFFULL, "rows 0 or beyond 32 bits");
             a.check(c_.tables >= 1 && c_.tables <= 64, "tables outside 1..64");
             a.check(c_.chunks >= 1 && c_.chunks <= dim_, "chunks outside 1..dim");
+            a.check(c_.kmeans_tolerance >= 0 && std::isfinite(c_.kmeans_tolerance),
+                    "kmeans_tolerance negative or not finite");
             set_shape();
             parts_.clear();
             for (std::size_t p = 0; p < std::size_t{c_.tables} * c_.chunks; ++p) parts_.emplace_back(restore_tag{});
@@ -414,7 +471,7 @@ public:
             }
             // 2. k-means on all of them or on a sample
             if (all) {
-                detail::kmeans(v, r, c_.kmeans_iterations, rng, cent);
+                detail::kmeans(v, r, c_.kmeans_iterations, rng, cent, c_.kmeans_tolerance);
             } else {
                 sample.resize(n_);
                 for (std::uint32_t i = 0; i < n_; ++i) sample[i] = i;
@@ -424,7 +481,7 @@ public:
                     std::swap(sample[s], sample[pick]);
                     x.row(static_cast<Eigen::Index>(s)) = v.row(sample[s]);
                 }
-                detail::kmeans(x, r, c_.kmeans_iterations, rng, cent);
+                detail::kmeans(x, r, c_.kmeans_iterations, rng, cent, c_.kmeans_tolerance);
             }
             // 3. every id to its nearest centroid; table 0 = the centroids
             std::fill(label.begin(), label.end(), 0xFFFFFFFFu);

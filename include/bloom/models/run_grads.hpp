@@ -8,7 +8,8 @@
 // row_grads would hand it, without a slot lookup per row on the way in nor a gather and scatter
 // per row on the way out. Rows outside the runs are never handed to the optimizer. The work per
 // batch is proportional to the rows it touched plus a sort of the touched words (at most one per
-// 64 rows of the table, and two per run). The bookkeeping costs the table's size in gradient
+// 64 rows of the table, and two per run), or, when they are at least 1/16 of the bitmap's words,
+// a pass over the bitmap instead. The bookkeeping costs the table's size in gradient
 // scalars (row_grads costs 4 bytes per row) plus a bit per row.
 //
 // The buffer holds -0.0 where the batch has added nothing: x + (-0.0) is x for every x (also
@@ -80,7 +81,15 @@ public:
     // kept from batch to batch (no allocation once it has grown). Called by the members below.
     void merge() {
         if (merged_) return;
-        std::sort(words_.begin(), words_.end());
+        // The touched words in increasing order: sorted, or, when they are many of the table's
+        // (a sort would cost more than a pass), read off the bitmap in one pass.
+        if (words_.size() * 16 >= bits_.size()) {
+            words_.clear();
+            for (std::size_t w = 0; w < bits_.size(); ++w)
+                if (bits_[w] != 0) words_.push_back(static_cast<std::uint32_t>(w));
+        } else {
+            std::sort(words_.begin(), words_.end());
+        }
         runs_.clear();
         std::uint64_t a = 0, e = 0;  // the open run [a, e), empty at first
         for (std::uint32_t w : words_) {

@@ -116,6 +116,7 @@ private:
     void apply(Scalar* wp, const Scalar* gp, Eigen::Index offset, Eigen::Index n) noexcept {
         switch (n) {
             case 1: apply_n<1>(wp, gp, offset, n); break;
+            case 8: apply_n<8>(wp, gp, offset, n); break;
             case 16: apply_n<16>(wp, gp, offset, n); break;
             case 32: apply_n<32>(wp, gp, offset, n); break;
             case 64: apply_n<64>(wp, gp, offset, n); break;
@@ -185,6 +186,7 @@ private:
             Scalar* wp = w + off;
             const Scalar* gp = g + static_cast<Eigen::Index>(i) * cols;
             switch (cols) {
+                case 8: kernel<8>(c, wp, gp, m_.data() + off, v_.data() + off, cols); break;
                 case 16: kernel<16>(c, wp, gp, m_.data() + off, v_.data() + off, cols); break;
                 case 32: kernel<32>(c, wp, gp, m_.data() + off, v_.data() + off, cols); break;
                 case 64: kernel<64>(c, wp, gp, m_.data() + off, v_.data() + off, cols); break;
