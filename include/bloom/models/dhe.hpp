@@ -575,9 +575,9 @@ private:
         std::uint32_t widest = dim_;
         for (const std::uint32_t w : widths_) widest = std::max(widest, w);
         const std::size_t need = static_cast<std::size_t>(rows) * widest;
-        if (g0_.size() < need) {
-            g0_.resize(need);
-            g1_.resize(need);
+        if (static_cast<std::size_t>(g0_.size()) < need) {
+            g0_.resize(static_cast<Eigen::Index>(need));
+            g1_.resize(static_cast<Eigen::Index>(need));
         }
     }
     // The per-block buffers, allocated at the first step.
@@ -703,7 +703,11 @@ private:
     std::vector<std::uint32_t> pending_ids_;
     std::vector<Scalar> pending_g_;
     matrix<Scalar> x_;  // accumulate()'s blocks
-    std::vector<Scalar> g0_, g1_;  // the backward pass's scratch (accumulate() and batch mode)
+    // The backward pass's scratch (accumulate() and batch mode). Eigen's aligned storage, as
+    // every buffer the activations sweep: where a sweep starts vectorizing depends on the
+    // alignment, and the scalar and vector forms of exp may round differently, so training
+    // reproduces bit for bit only when the buffers' alignment does not depend on the heap.
+    Eigen::Matrix<Scalar, Eigen::Dynamic, 1> g0_, g1_;
     std::vector<matrix<Scalar>> z_, a_;
     // batch mode: the batch's distinct ids (sorted; empty outside a batch), their encodings,
     // hidden pre-activations and activations, outputs (view()) and summed output gradients
