@@ -412,7 +412,7 @@ public:
 
     // --- batch mode (factorization::fit on one thread; see factorization's has_batch_mode) ---
     //
-    // begin_batch(ids, n): the batch's distinct ids (sorted; repeats merged), their encodings and
+    // begin_batch(ids, n): the batch's distinct ids (repeats merged), their encodings and
     // the network's activations on all of them at once, as matrix-matrix products; the
     // activations are kept, and view(id) returns the output rows until end_batch(). backward()
     // sums each distinct id's gradients. end_batch(): the backward pass of the ids that received a
@@ -422,13 +422,11 @@ public:
     // memory is O(distinct ids of a batch x the layers' widths), never per id of the kind; the
     // buffers grow to the largest batch seen and are then reused.
     void begin_batch(const std::uint32_t* ids, std::size_t n) {
-        batch_ids_.assign(ids, ids + n);
-        std::sort(batch_ids_.begin(), batch_ids_.end());
-        batch_ids_.erase(std::unique(batch_ids_.begin(), batch_ids_.end()), batch_ids_.end());
+        batch_ids_.clear();
         batch_recorded_ = 0;
+        if (n == 0) return;
+        index_batch(ids, n);
         const std::size_t m = batch_ids_.size();
-        if (m == 0) return;
-        BLOOM_ASSERT(batch_ids_.back() < n_);
         const auto rows = static_cast<Eigen::Index>(m);
         ensure_batch(rows);
         for (std::size_t r = 0; r < m; ++r)
@@ -606,11 +604,44 @@ private:
         grow(bg_, rows, dim_);
         ensure_scratch(rows);
     }
+    // The batch's distinct ids, in the order of their first occurrence, into batch_ids_, and
+    // the index that finds an id's row: open addressing with linear probing over a power of two
+    // of slots, at least twice the batch's ids (so at most half full), each slot (id << 32) | row
+    // or empty. A hash table rather than a sorted list: no sort per batch, and a lookup (two per
+    // example and side: view() and backward()) is one or two probes rather than a binary search.
+    static constexpr std::uint64_t empty_slot = ~std::uint64_t{0};
+    std::size_t slot_of(std::uint32_t id) const noexcept {
+        return static_cast<std::size_t>((id * std::uint64_t{0x9E3779B97F4A7C15}) >> batch_shift_);
+    }
+    void index_batch(const std::uint32_t* ids, std::size_t n) {
+        unsigned bits = 4;
+        while ((std::size_t{1} << bits) < 2 * n) ++bits;
+        const std::size_t cap = std::size_t{1} << bits;
+        if (batch_slots_.size() < cap) batch_slots_.resize(cap);
+        std::fill_n(batch_slots_.begin(), cap, empty_slot);
+        batch_shift_ = 64 - bits;
+        batch_mask_ = cap - 1;
+        for (std::size_t t = 0; t < n; ++t) {
+            const std::uint32_t id = ids[t];
+            BLOOM_ASSERT(id < n_);
+            for (std::size_t s = slot_of(id);; s = (s + 1) & batch_mask_) {
+                const std::uint64_t v = batch_slots_[s];
+                if (v == empty_slot) {
+                    batch_slots_[s] = (std::uint64_t{id} << 32) | batch_ids_.size();
+                    batch_ids_.push_back(id);
+                    break;
+                }
+                if ((v >> 32) == id) break;
+            }
+        }
+    }
     // The row of id among the batch's distinct ids, or batch_ids_.size() when it is not one.
     std::size_t batch_row(std::uint32_t id) const noexcept {
-        const auto it = std::lower_bound(batch_ids_.begin(), batch_ids_.end(), id);
-        return it != batch_ids_.end() && *it == id ? static_cast<std::size_t>(it - batch_ids_.begin())
-                                                   : batch_ids_.size();
+        for (std::size_t s = slot_of(id);; s = (s + 1) & batch_mask_) {
+            const std::uint64_t v = batch_slots_[s];
+            if (v == empty_slot) return batch_ids_.size();
+            if ((v >> 32) == id) return static_cast<std::size_t>(v & 0xFFFFFFFFu);
+        }
     }
 
     // rows 0 .. nb of a buffer whose rows are all its columns (contiguous), as one array: the
@@ -709,9 +740,13 @@ private:
     // reproduces bit for bit only when the buffers' alignment does not depend on the heap.
     Eigen::Matrix<Scalar, Eigen::Dynamic, 1> g0_, g1_;
     std::vector<matrix<Scalar>> z_, a_;
-    // batch mode: the batch's distinct ids (sorted; empty outside a batch), their encodings,
-    // hidden pre-activations and activations, outputs (view()) and summed output gradients
+    // batch mode: the batch's distinct ids (in order of first occurrence; empty outside a
+    // batch), their encodings, hidden pre-activations and activations, outputs (view()) and
+    // summed output gradients
     std::vector<std::uint32_t> batch_ids_;
+    std::vector<std::uint64_t> batch_slots_;  // their index (see index_batch)
+    unsigned batch_shift_ = 60;
+    std::size_t batch_mask_ = 15;
     std::vector<unsigned char> batch_touched_;  // 1: the id's row received a gradient
     std::size_t batch_recorded_ = 0;            // backward() calls in the batch
     matrix<Scalar> bx_, by_, bg_;
