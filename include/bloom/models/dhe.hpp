@@ -23,10 +23,22 @@
 // touched). With dhe_options::width = 0 the hidden width is the largest whose parameters fit
 // dhe_options::budget, so a parameter budget picks the network.
 //
-// Training: backward(id, g) records the id and its gradient; step() then runs the recorded ids
-// through the network again as matrices (blocks of up to 128 ids: a forward and a backward pass
-// with matrix-matrix products), sums the weight gradients and applies the optimizer. The
-// activations are recomputed rather than kept from forward(), which is const and thread-safe.
+// Training, batch mode (what factorization::fit uses; see its has_batch_mode): begin_batch(ids,
+// n) merges a batch's repeated ids, encodes each distinct id once and runs the network on all of
+// them as matrix-matrix products, keeping every layer's pre-activations and activations;
+// view(id) returns the output rows until end_batch(). backward(id, g) adds g into the id's
+// gradient row; end_batch() runs the backward pass as matrix products from the kept activations
+// (of the ids that received a gradient) into the layers' gradients, and step() applies the
+// optimizer. One forward per distinct id instead of a matrix-vector forward per lookup plus a
+// recomputed one per gradient. The batch's memory is (distinct ids) x (k + 2 (h_1 + .. + h_L)
+// + 2 dim + 2 max(h_l, dim)) scalars and an index of 2 to 4 slots per id of the batch, nothing
+// per id of the kind; the buffers grow to the largest batch and are then reused.
+//
+// Training outside a batch (tests, or a caller without the batch mode): backward(id, g) records
+// the id and its gradient; step() (accumulate()) runs the recorded ids through the network again
+// as matrices (blocks of up to 128 ids: a forward and a backward pass with matrix-matrix
+// products), sums the weight gradients and applies the optimizer. forward(), which scoring and
+// evaluation use, computes one id at a time (matrix-vector products), const and thread-safe.
 //
 // Concurrent training is not offered (no set_workers / step_concurrent): every step writes every
 // weight, so Hogwild workers would all race on all of them. factorization::fit refuses
