@@ -14,6 +14,8 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -83,6 +85,26 @@ std::vector<double> fwd(const dhe_d& e, std::uint32_t id) {
     e.forward(id, out.data());
     return out;
 }
+
+// A kind with its batch mode hidden (begin_batch and end_batch private): factorization::fit then
+// computes each embedding with forward() and propagates the gradients in step(), the per-id path.
+template <class Kind>
+class per_id_only : public Kind {
+public:
+    explicit per_id_only(Kind k) : Kind(std::move(k)) {}
+
+private:
+    using Kind::begin_batch;
+    using Kind::end_batch;
+};
+// What factorization detects (its has_batch_mode), from outside the kind.
+template <class Kind, class = void>
+struct batch_mode_visible : std::false_type {};
+template <class Kind>
+struct batch_mode_visible<Kind, std::void_t<decltype(std::declval<Kind&>().begin_batch(
+                                                std::declval<const std::uint32_t*>(), std::size_t{})),
+                                            decltype(std::declval<Kind&>().end_batch())>>
+    : std::true_type {};
 
 }  // namespace
 
@@ -275,6 +297,115 @@ TEST_CASE("dhe step: sgd on the whole gradient, and a step with nothing recorded
     CHECK(g1(4, 2) == Approx(4.0));
 }
 
+TEST_CASE("dhe batch mode: forward()'s embeddings and per-id backward's gradients, repeats merged", "[models][dhe]") {
+    for (const dhe_activation act : {dhe_activation::mish, dhe_activation::relu}) {
+        dhe_options d = net(7, 2, 5);
+        d.activation = act;
+        const dhe_d fresh(300, d, emb(3, 4), sgd::config{}, bloom::xxh3{});
+        dhe_d batch = fresh, per_id = fresh;
+        // 260 ids with repeats (more than one of accumulate()'s 128-id blocks), 70 distinct;
+        // ids 280 and 290 are in the batch but receive no gradient.
+        std::vector<std::uint32_t> ids;
+        for (std::uint32_t t = 0; t < 260; ++t) ids.push_back((t * 37) % 70 * 4);
+        std::vector<std::uint32_t> in_batch = ids;
+        in_batch.push_back(290);
+        in_batch.push_back(280);
+        in_batch.push_back(290);
+        CHECK(batch.view(8) == nullptr);
+        batch.begin_batch(in_batch.data(), in_batch.size());
+        CHECK(batch.batch_rows() == 72);
+        for (const std::uint32_t id : in_batch) {
+            const double* v = batch.view(id);
+            REQUIRE(v != nullptr);
+            const std::vector<double> want = fwd(fresh, id);
+            for (std::uint32_t c = 0; c < 3; ++c) CHECK(v[c] == Approx(want[c]).epsilon(1e-12).margin(1e-14));
+        }
+        CHECK(batch.view(1) == nullptr);  // not one of the batch's ids
+        CHECK(batch.view(299) == nullptr);
+        auto target = [](std::uint32_t id, std::uint32_t c) { return std::sin(0.3 * id + c); };
+        for (const std::uint32_t id : ids) {
+            std::vector<double> g = fwd(fresh, id);
+            for (std::uint32_t c = 0; c < 3; ++c) g[c] -= target(id, c);
+            batch.backward(id, g.data());
+            per_id.backward(id, g.data());
+        }
+        CHECK(batch.pending() == 0);  // summed in the batch, not recorded
+        CHECK(per_id.pending() == ids.size());
+        for (std::size_t l = 0; l <= batch.hidden_layers(); ++l) CHECK(batch.gradient(l).isZero(0.0));
+        batch.end_batch();
+        per_id.accumulate();
+        CHECK(batch.view(8) == nullptr);  // the batch is over
+        CHECK(batch.batch_rows() == 0);
+        for (std::size_t l = 0; l <= batch.hidden_layers(); ++l) {
+            INFO("layer " << l << " " << to_string(act));
+            const bloom::matrix<double>& gb = batch.gradient(l);
+            const bloom::matrix<double>& gp = per_id.gradient(l);
+            REQUIRE(gp.rows() == gb.rows());
+            REQUIRE(gp.cols() == gb.cols());
+            CHECK(gp.norm() > 0);
+            for (Eigen::Index r = 0; r < gp.rows(); ++r)
+                for (Eigen::Index c = 0; c < gp.cols(); ++c)
+                    CHECK(gb(r, c) == Approx(gp(r, c)).epsilon(1e-10).margin(1e-12));
+            CHECK(batch.layer(l).weights() == fresh.layer(l).weights());  // no step yet
+        }
+        // the same step follows
+        batch.step();
+        per_id.step();
+        for (std::size_t l = 0; l <= batch.hidden_layers(); ++l) {
+            CHECK(batch.layer(l).weights().isApprox(per_id.layer(l).weights(), 1e-12));
+            CHECK(batch.layer(l).weights() != fresh.layer(l).weights());
+            CHECK(batch.gradient(l).isZero(0.0));
+        }
+        // outside a batch, forward() computes as before
+        const std::vector<double> a = fwd(batch, 8), b = fwd(per_id, 8);
+        for (std::uint32_t c = 0; c < 3; ++c) CHECK(a[c] == Approx(b[c]).epsilon(1e-10));
+    }
+}
+
+TEST_CASE("dhe batch mode: a batch with nothing recorded leaves the gradients, a stray id is recorded", "[models][dhe]") {
+    using adam = bloom::optim::adam<float>;
+    using kind = m::dhe_embedding<float, adam>;
+    adam::config c;
+    c.lr = 0.01f;
+    kind e(50, net(8, 1, 6), emb(4), c, bloom::xxh3{});
+    const bloom::matrix<float> w0 = e.layer(0).weights(), w1 = e.layer(1).weights();
+    const std::uint32_t ids[] = {3, 9, 3, 41};
+    // a diverged batch: begin and end, no backward
+    e.begin_batch(ids, 4);
+    CHECK(e.batch_rows() == 3);
+    e.end_batch();
+    CHECK(e.view(3) == nullptr);
+    CHECK(e.gradient(0).isZero(0.0));
+    CHECK(e.gradient(1).isZero(0.0));
+    e.step();  // nothing to apply: no optimizer step at all
+    CHECK(e.layer(0).optimizer().steps() == 0);
+    CHECK(e.layer(0).weights() == w0);
+    CHECK(e.layer(1).weights() == w1);
+    // gradients already there stay as they are through an empty batch
+    const float g[4] = {0.5f, -1.0f, 0.25f, 2.0f};
+    e.backward(7, g);
+    e.accumulate();
+    const bloom::matrix<float> g0 = e.gradient(0), g1 = e.gradient(1);
+    e.begin_batch(ids, 4);
+    e.end_batch();
+    CHECK(e.gradient(0) == g0);
+    CHECK(e.gradient(1) == g1);
+    // an empty batch: nothing in view
+    e.begin_batch(ids, 0);
+    CHECK(e.batch_rows() == 0);
+    CHECK(e.view(3) == nullptr);
+    e.end_batch();
+    // an id outside the batch is recorded for accumulate(), as outside a batch
+    e.begin_batch(ids, 4);
+    e.backward(8, g);
+    CHECK(e.pending() == 1);
+    e.end_batch();
+    CHECK(e.gradient(0) == g0);  // the batch itself recorded nothing
+    e.step();
+    CHECK(e.layer(0).optimizer().steps() == 1);
+    CHECK(e.pending() == 0);
+}
+
 TEST_CASE("dhe training with adam lowers a regression loss", "[models][dhe]") {
     using adam = bloom::optim::adam<float>;
     using kind = m::dhe_embedding<float, adam>;
@@ -372,6 +503,54 @@ TEST_CASE("dhe rejects bad options with what and the numbers", "[models][dhe]") 
     CHECK_THROWS_WITH(make(10, ok, nan), Catch::Contains("init_std is not finite"));
 }
 
+TEST_CASE("dhe in a factorization: fit in batch mode follows the per-id path", "[models][dhe]") {
+    // SGD on the networks (Adam would magnify the rounding differences of gradients near 0)
+    using adam = bloom::optim::adam<float>;
+    using kind = m::dhe_embedding<float, test_sgd<float>>;
+    using slow = per_id_only<kind>;
+    static_assert(batch_mode_visible<kind>::value, "dhe_embedding has a batch mode");
+    static_assert(!batch_mode_visible<slow>::value, "per_id_only hides it");
+    adam::config c;
+    c.lr = 0.01;
+    const test_sgd<float>::config s{1.0f};
+    const embedding_options o = emb(8);
+    const kind users(40, net(16, 2, 8), o, s, bloom::xxh3{});
+    const kind items(60, net(16, 2, 8), o, s, bloom::murmur3_32{});
+    std::vector<std::uint32_t> us, is;
+    std::mt19937_64 rng(5);
+    for (std::uint32_t u = 0; u < 40; ++u)
+        for (int t = 0; t < 6; ++t) {
+            us.push_back(u);
+            is.push_back(static_cast<std::uint32_t>((u % 2) * 30 + rng() % 30));
+        }
+    for (const m::loss obj : {m::loss::bpr, m::loss::bce, m::loss::adaptive_hinge}) {
+        m::fit_options f;
+        f.epochs = 5;
+        f.batch = 32;
+        f.objective = obj;
+        f.n_negatives = 3;
+        m::factorization<kind, kind, adam> fast(kind(users), kind(items), c);
+        m::factorization<slow, slow, adam> ref(slow(users), slow(items), c);
+        const m::fit_report a = fast.fit(us, is, f);
+        const m::fit_report b = ref.fit(us, is, f);
+        INFO("objective " << static_cast<int>(obj));
+        REQUIRE(a.epoch_loss.size() == b.epoch_loss.size());
+        // the same sums in another order: equal up to float rounding
+        for (std::size_t t = 0; t < a.epoch_loss.size(); ++t)
+            CHECK(a.epoch_loss[t] == Approx(b.epoch_loss[t]).epsilon(1e-5));
+        for (std::size_t l = 0; l <= 2; ++l) {
+            const bloom::matrix<float>& wa = fast.item_embedding().layer(l).weights();
+            const bloom::matrix<float>& wb = ref.item_embedding().layer(l).weights();
+            INFO("layer " << l << " relative difference " << (wa - wb).norm() / wb.norm());
+            CHECK(wa.isApprox(wb, 1e-5f));
+            CHECK(fast.user_embedding().layer(l).weights().isApprox(ref.user_embedding().layer(l).weights(), 1e-5f));
+            // and they have moved
+            INFO("moved " << (wa - items.layer(l).weights()).norm() / wb.norm());
+            CHECK(!wa.isApprox(items.layer(l).weights(), 1e-2f));
+        }
+    }
+}
+
 TEST_CASE("dhe in a factorization: trains on one thread, refuses several", "[models][dhe]") {
     using adam = bloom::optim::adam<float>;
     using kind = m::dhe_embedding<float, adam>;
@@ -399,4 +578,23 @@ TEST_CASE("dhe in a factorization: trains on one thread, refuses several", "[mod
     model two = make();
     f.threads = 2;
     CHECK_THROWS_WITH(two.fit(users, items, f), Catch::Contains("threads > 1"));
+    // fit uses the batch mode: every objective, including those with several negatives (bce)
+    // and those whose losing negatives get no gradient (adaptive hinge), lowers its loss, and
+    // no batch is left open
+    for (const m::loss obj : {m::loss::bpr, m::loss::bce, m::loss::adaptive_hinge}) {
+        m::fit_options g;
+        g.epochs = 8;
+        g.batch = 32;
+        g.objective = obj;
+        g.n_negatives = 3;
+        model three = make();
+        const m::fit_report r = three.fit(users, items, g);
+        INFO("objective " << static_cast<int>(obj));
+        CHECK(r.epoch_loss.back() < r.epoch_loss.front());
+        CHECK(three.user_embedding().view(0) == nullptr);
+        CHECK(three.item_embedding().view(0) == nullptr);
+        CHECK(three.user_embedding().pending() == 0);
+        CHECK(three.item_embedding().batch_rows() == 0);
+        CHECK(three.item_embedding().layer(0).optimizer().steps() == 8 * (240 / 32 + 1));
+    }
 }

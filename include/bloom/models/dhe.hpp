@@ -23,10 +23,22 @@
 // touched). With dhe_options::width = 0 the hidden width is the largest whose parameters fit
 // dhe_options::budget, so a parameter budget picks the network.
 //
-// Training: backward(id, g) records the id and its gradient; step() then runs the recorded ids
-// through the network again as matrices (blocks of up to 128 ids: a forward and a backward pass
-// with matrix-matrix products), sums the weight gradients and applies the optimizer. The
-// activations are recomputed rather than kept from forward(), which is const and thread-safe.
+// Training, batch mode (what factorization::fit uses; see its has_batch_mode): begin_batch(ids,
+// n) merges a batch's repeated ids, encodes each distinct id once and runs the network on all of
+// them as matrix-matrix products, keeping every layer's pre-activations and activations;
+// view(id) returns the output rows until end_batch(). backward(id, g) adds g into the id's
+// gradient row; end_batch() runs the backward pass as matrix products from the kept activations
+// (of the ids that received a gradient) into the layers' gradients, and step() applies the
+// optimizer. One forward per distinct id instead of a matrix-vector forward per lookup plus a
+// recomputed one per gradient. The batch's memory is (distinct ids) x (k + 2 (h_1 + .. + h_L)
+// + 2 dim + 2 max(h_l, dim)) scalars and an index of 2 to 4 slots per id of the batch, nothing
+// per id of the kind; the buffers grow to the largest batch and are then reused.
+//
+// Training outside a batch (tests, or a caller without the batch mode): backward(id, g) records
+// the id and its gradient; step() (accumulate()) runs the recorded ids through the network again
+// as matrices (blocks of up to 128 ids: a forward and a backward pass with matrix-matrix
+// products), sums the weight gradients and applies the optimizer. forward(), which scoring and
+// evaluation use, computes one id at a time (matrix-vector products), const and thread-safe.
 //
 // Concurrent training is not offered (no set_workers / step_concurrent): every step writes every
 // weight, so Hogwild workers would all race on all of them. factorization::fit refuses
@@ -356,7 +368,13 @@ public:
         }
     }
 
-    BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
+    // Inside a batch (begin_batch .. end_batch), the embedding begin_batch computed for id (one
+    // of the batch's ids); nullptr outside a batch, where forward() computes it.
+    BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t id) const noexcept {
+        if (batch_ids_.empty()) return nullptr;
+        const std::size_t r = batch_row(id);
+        return r < batch_ids_.size() ? by_.data() + r * std::size_t{dim_} : nullptr;
+    }
 
     // The network on one id; its activations stay on the stack (so that any number of threads
     // may call it at once).
@@ -381,15 +399,86 @@ public:
         }
     }
 
-    // Records d loss / d e(id) = g; step() turns the recorded ids into weight gradients.
+    // d loss / d e(id) = g. Inside a batch, for one of its ids: added to that id's gradient row,
+    // which end_batch() propagates. Otherwise the id and g are recorded, and accumulate() (in
+    // step()) runs the recorded ids through the network again to propagate them.
     void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
         BLOOM_ASSERT(id < n_);
         BLOOM_ASSERT(worker == 0);
         (void)worker;
+        if (!batch_ids_.empty()) {
+            const std::size_t r = batch_row(id);
+            if (r < batch_ids_.size()) {
+                Eigen::Map<row_vec>(bg_.data() + r * std::size_t{dim_}, dim_) +=
+                    Eigen::Map<const row_vec>(g, dim_);
+                batch_touched_[r] = 1;
+                ++batch_recorded_;
+                return;
+            }
+        }
         pending_ids_.push_back(id);
         pending_g_.insert(pending_g_.end(), g, g + dim_);
     }
+    // Ids recorded outside a batch and not yet accumulated.
     std::size_t pending() const noexcept { return pending_ids_.size(); }
+
+    // --- batch mode (factorization::fit on one thread; see factorization's has_batch_mode) ---
+    //
+    // begin_batch(ids, n): the batch's distinct ids (repeats merged), their encodings and
+    // the network's activations on all of them at once, as matrix-matrix products; the
+    // activations are kept, and view(id) returns the output rows until end_batch(). backward()
+    // sums each distinct id's gradients. end_batch(): the backward pass of the ids that received a
+    // gradient, as matrix products from the kept activations (no recomputation), added to the
+    // layers' gradients (gradient(l), as accumulate() does); then the batch is forgotten. A batch
+    // whose ids received no gradient (a diverged one) leaves the gradients as they were. The
+    // memory is O(distinct ids of a batch x the layers' widths), never per id of the kind; the
+    // buffers grow to the largest batch seen and are then reused.
+    void begin_batch(const std::uint32_t* ids, std::size_t n) {
+        batch_ids_.clear();
+        batch_recorded_ = 0;
+        if (n == 0) return;
+        index_batch(ids, n);
+        const std::size_t m = batch_ids_.size();
+        const auto rows = static_cast<Eigen::Index>(m);
+        ensure_batch(rows);
+        for (std::size_t r = 0; r < m; ++r)
+            encode(batch_ids_[r], bx_.data() + r * std::size_t{d_.hashes});
+        forward_hidden(bx_, bz_, ba_, rows);
+        const matrix<Scalar>& w = layers_.back().weights();
+        const Eigen::Index in = w.rows() - 1;
+        auto y = by_.topRows(rows);
+        y.noalias() = ba_.back().topRows(rows) * w.topRows(in);
+        y.rowwise() += w.row(in);
+        bg_.topRows(rows).setZero();
+        batch_touched_.assign(m, 0);
+    }
+    void end_batch() {
+        const std::size_t m = batch_ids_.size();
+        if (batch_recorded_ > 0) {
+            // Only the ids that received a gradient go through the backward pass: their rows are
+            // moved up (the others, e.g. adaptive hinge's negatives that lost, would add zeros).
+            Eigen::Index t = 0;
+            for (std::size_t r = 0; r < m; ++r) {
+                if (!batch_touched_[r]) continue;
+                const auto i = static_cast<Eigen::Index>(r);
+                if (t != i) {
+                    bx_.row(t) = bx_.row(i);
+                    for (std::size_t l = 0; l < bz_.size(); ++l) {
+                        bz_[l].row(t) = bz_[l].row(i);
+                        ba_[l].row(t) = ba_[l].row(i);
+                    }
+                    bg_.row(t) = bg_.row(i);
+                }
+                ++t;
+            }
+            backward_rows(bx_, bz_, ba_, bg_.topRows(t), t);
+            has_grad_ = true;
+        }
+        batch_ids_.clear();
+        batch_recorded_ = 0;
+    }
+    // The distinct ids of the current batch (0 outside a batch).
+    std::size_t batch_rows() const noexcept { return batch_ids_.size(); }
 
     // The recorded ids' gradients, added to the layers' weight gradients (gradient(l)), and
     // forgotten. step() calls it; tests call it to read the gradients.
@@ -475,66 +564,171 @@ private:
         all_rows_.resize(most);
         std::iota(all_rows_.begin(), all_rows_.end(), 0U);
         has_grad_ = false;
+        // the working buffers follow the shape (a loaded model may have other widths)
+        z_.clear();
+        a_.clear();
+        bz_.clear();
+        ba_.clear();
+        batch_ids_.clear();
+        batch_recorded_ = 0;
         pending_ids_.reserve(1024);
         pending_g_.reserve(1024 * std::size_t{dim_});
     }
 
+    // mtx has at least `rows` rows of `cols` (grown, never shrunk: its contents are scratch).
+    static void grow(matrix<Scalar>& mtx, Eigen::Index rows, Eigen::Index cols) {
+        if (mtx.rows() < rows || mtx.cols() != cols) mtx.resize(std::max(rows, mtx.rows()), cols);
+    }
+    // Scratch for the backward pass's gradients of rows ids' activations (two buffers of rows x
+    // the widest layer; each holds one rows x width matrix, contiguous).
+    void ensure_scratch(Eigen::Index rows) {
+        std::uint32_t widest = dim_;
+        for (const std::uint32_t w : widths_) widest = std::max(widest, w);
+        const std::size_t need = static_cast<std::size_t>(rows) * widest;
+        if (static_cast<std::size_t>(g0_.size()) < need) {
+            g0_.resize(static_cast<Eigen::Index>(need));
+            g1_.resize(static_cast<Eigen::Index>(need));
+        }
+    }
     // The per-block buffers, allocated at the first step.
     void ensure_work() {
         if (!z_.empty()) return;
         const auto b = static_cast<Eigen::Index>(block);
         x_.resize(b, d_.hashes);
-        std::uint32_t widest = dim_;
         for (const std::uint32_t w : widths_) {
             z_.emplace_back(b, w);
             a_.emplace_back(b, w);
-            widest = std::max(widest, w);
         }
-        g0_.resize(b, widest);
-        g1_.resize(b, widest);
+        ensure_scratch(b);
+    }
+    // The batch buffers, for `rows` distinct ids.
+    void ensure_batch(Eigen::Index rows) {
+        if (bz_.size() != widths_.size()) {
+            bz_.assign(widths_.size(), matrix<Scalar>());
+            ba_.assign(widths_.size(), matrix<Scalar>());
+        }
+        grow(bx_, rows, d_.hashes);
+        for (std::size_t l = 0; l < widths_.size(); ++l) {
+            grow(bz_[l], rows, widths_[l]);
+            grow(ba_[l], rows, widths_[l]);
+        }
+        grow(by_, rows, dim_);
+        grow(bg_, rows, dim_);
+        ensure_scratch(rows);
+    }
+    // The batch's distinct ids, in the order of their first occurrence, into batch_ids_, and
+    // the index that finds an id's row: open addressing with linear probing over a power of two
+    // of slots, at least twice the batch's ids (so at most half full), each slot (id << 32) | row
+    // or empty. A hash table rather than a sorted list: no sort per batch, and a lookup (two per
+    // example and side: view() and backward()) is one or two probes rather than a binary search.
+    static constexpr std::uint64_t empty_slot = ~std::uint64_t{0};
+    std::size_t slot_of(std::uint32_t id) const noexcept {
+        return static_cast<std::size_t>((id * std::uint64_t{0x9E3779B97F4A7C15}) >> batch_shift_);
+    }
+    void index_batch(const std::uint32_t* ids, std::size_t n) {
+        unsigned bits = 4;
+        while ((std::size_t{1} << bits) < 2 * n) ++bits;
+        const std::size_t cap = std::size_t{1} << bits;
+        if (batch_slots_.size() < cap) batch_slots_.resize(cap);
+        std::fill_n(batch_slots_.begin(), cap, empty_slot);
+        batch_shift_ = 64 - bits;
+        batch_mask_ = cap - 1;
+        for (std::size_t t = 0; t < n; ++t) {
+            const std::uint32_t id = ids[t];
+            BLOOM_ASSERT(id < n_);
+            for (std::size_t s = slot_of(id);; s = (s + 1) & batch_mask_) {
+                const std::uint64_t v = batch_slots_[s];
+                if (v == empty_slot) {
+                    batch_slots_[s] = (std::uint64_t{id} << 32) | batch_ids_.size();
+                    batch_ids_.push_back(id);
+                    break;
+                }
+                if ((v >> 32) == id) break;
+            }
+        }
+    }
+    // The row of id among the batch's distinct ids, or batch_ids_.size() when it is not one.
+    std::size_t batch_row(std::uint32_t id) const noexcept {
+        for (std::size_t s = slot_of(id);; s = (s + 1) & batch_mask_) {
+            const std::uint64_t v = batch_slots_[s];
+            if (v == empty_slot) return batch_ids_.size();
+            if ((v >> 32) == id) return static_cast<std::size_t>(v & 0xFFFFFFFFu);
+        }
+    }
+
+    // rows 0 .. nb of a buffer whose rows are all its columns (contiguous), as one array: the
+    // activations are then applied in one vectorized sweep rather than row by row
+    static Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>> flat(matrix<Scalar>& m, Eigen::Index nb) {
+        return {m.data(), nb * m.cols()};
+    }
+    static Eigen::Map<const Eigen::Array<Scalar, Eigen::Dynamic, 1>> flat(const matrix<Scalar>& m,
+                                                                         Eigen::Index nb) {
+        return {m.data(), nb * m.cols()};
+    }
+
+    // The hidden layers on rows 0 .. nb of the encodings x: z[l] = a[l - 1] W_l + b_l (a[-1] = x)
+    // and a[l] = f(z[l]).
+    void forward_hidden(const matrix<Scalar>& x, std::vector<matrix<Scalar>>& z,
+                        std::vector<matrix<Scalar>>& a, Eigen::Index nb) const {
+        for (std::size_t l = 0; l < widths_.size(); ++l) {
+            const matrix<Scalar>& w = layers_[l].weights();
+            const Eigen::Index in = w.rows() - 1;
+            auto zl = z[l].topRows(nb);
+            if (l == 0)
+                zl.noalias() = x.topRows(nb) * w.topRows(in);
+            else
+                zl.noalias() = a[l - 1].topRows(nb) * w.topRows(in);
+            zl.rowwise() += w.row(in);
+            auto al = flat(a[l], nb);
+            al = flat(z[l], nb);
+            detail::dhe_activate(d_.activation, al);
+        }
+    }
+
+    // The backward pass of rows 0 .. nb, from their kept activations (x, z, a as forward_hidden
+    // left them) and gy, d loss / d output (nb x dim): the layers' weight gradients are added to
+    // grad_. d loss / d x is not needed and not computed.
+    template <class GY>
+    void backward_rows(const matrix<Scalar>& x, const std::vector<matrix<Scalar>>& z,
+                       const std::vector<matrix<Scalar>>& a, const GY& gy, Eigen::Index nb) {
+        using map = Eigen::Map<matrix<Scalar>>;
+        using flat_map = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>;
+        const std::size_t nl = widths_.size();
+        auto input = [&](std::size_t l) { return l == 0 ? x.topRows(nb) : a[l - 1].topRows(nb); };
+        Scalar* g0 = g0_.data();  // d loss / d a_l (nb x width_l), then d loss / d z_l
+        Scalar* g1 = g1_.data();
+        // The output layer.
+        {
+            const matrix<Scalar>& w = layers_[nl].weights();
+            const Eigen::Index in = w.rows() - 1;
+            grad_[nl].topRows(in).noalias() += input(nl).transpose() * gy;
+            grad_[nl].row(in) += gy.colwise().sum();
+            map(g0, nb, in).noalias() = gy * w.topRows(in).transpose();
+        }
+        // Hidden layers, last to first.
+        for (std::size_t l = nl; l-- > 0;) {
+            const matrix<Scalar>& w = layers_[l].weights();
+            const Eigen::Index in = w.rows() - 1;
+            const Eigen::Index out = w.cols();
+            flat_map gzf(g0, nb * out);
+            detail::dhe_backprop(d_.activation, flat(z[l], nb), gzf);
+            const map gz(g0, nb, out);
+            grad_[l].topRows(in).noalias() += input(l).transpose() * gz;
+            grad_[l].row(in) += gz.colwise().sum();
+            if (l > 0) {
+                map(g1, nb, in).noalias() = gz * w.topRows(in).transpose();
+                std::swap(g0, g1);
+            }
+        }
     }
 
     // Forward and backward of the recorded ids b0 .. b0 + nb through the layers, as matrices.
     void accumulate_block(std::size_t b0, Eigen::Index nb) {
-        const std::size_t nl = widths_.size();
-        const Eigen::Index k = d_.hashes;
         for (Eigen::Index r = 0; r < nb; ++r)
             encode(pending_ids_[b0 + static_cast<std::size_t>(r)], x_.row(r).data());
-        auto input = [&](std::size_t l) { return l == 0 ? x_.topRows(nb) : a_[l - 1].topRows(nb); };
-        auto fan_in = [&](std::size_t l) { return l == 0 ? k : static_cast<Eigen::Index>(widths_[l - 1]); };
-        for (std::size_t l = 0; l < nl; ++l) {
-            const matrix<Scalar>& w = layers_[l].weights();
-            const Eigen::Index in = fan_in(l);
-            auto z = z_[l].topRows(nb);
-            z.noalias() = input(l).leftCols(in) * w.topRows(in);
-            z.rowwise() += w.row(in);
-            auto a = a_[l].topRows(nb);
-            a = z;
-            detail::dhe_activate(d_.activation, a.array());
-        }
-        // The output layer: its gradient is the recorded one.
+        forward_hidden(x_, z_, a_, nb);
         const Eigen::Map<const matrix<Scalar>> gy(pending_g_.data() + b0 * dim_, nb, dim_);
-        {
-            const std::size_t l = nl;
-            const Eigen::Index in = fan_in(l);
-            const matrix<Scalar>& w = layers_[l].weights();
-            grad_[l].topRows(in).noalias() += input(l).leftCols(in).transpose() * gy;
-            grad_[l].row(in) += gy.colwise().sum();
-            g0_.topLeftCorner(nb, in).noalias() = gy * w.topRows(in).transpose();
-        }
-        // Hidden layers, last to first: g0_ holds d loss / d a_l on entry.
-        for (std::size_t l = nl; l-- > 0;) {
-            const Eigen::Index in = fan_in(l);
-            const Eigen::Index out = widths_[l];
-            auto gz = g0_.topLeftCorner(nb, out);
-            detail::dhe_backprop(d_.activation, z_[l].topRows(nb).array(), gz.array());
-            grad_[l].topRows(in).noalias() += input(l).leftCols(in).transpose() * gz;
-            grad_[l].row(in) += gz.colwise().sum();
-            if (l > 0) {
-                g1_.topLeftCorner(nb, in).noalias() = gz * layers_[l].weights().topRows(in).transpose();
-                g0_.swap(g1_);
-            }
-        }
+        backward_rows(x_, z_, a_, gy, nb);
     }
 
     std::uint32_t n_;
@@ -551,8 +745,24 @@ private:
     bool has_grad_ = false;
     std::vector<std::uint32_t> pending_ids_;
     std::vector<Scalar> pending_g_;
-    matrix<Scalar> x_, g0_, g1_;
+    matrix<Scalar> x_;  // accumulate()'s blocks
+    // The backward pass's scratch (accumulate() and batch mode). Eigen's aligned storage, as
+    // every buffer the activations sweep: where a sweep starts vectorizing depends on the
+    // alignment, and the scalar and vector forms of exp may round differently, so training
+    // reproduces bit for bit only when the buffers' alignment does not depend on the heap.
+    Eigen::Matrix<Scalar, Eigen::Dynamic, 1> g0_, g1_;
     std::vector<matrix<Scalar>> z_, a_;
+    // batch mode: the batch's distinct ids (in order of first occurrence; empty outside a
+    // batch), their encodings, hidden pre-activations and activations, outputs (view()) and
+    // summed output gradients
+    std::vector<std::uint32_t> batch_ids_;
+    std::vector<std::uint64_t> batch_slots_;  // their index (see index_batch)
+    unsigned batch_shift_ = 60;
+    std::size_t batch_mask_ = 15;
+    std::vector<unsigned char> batch_touched_;  // 1: the id's row received a gradient
+    std::size_t batch_recorded_ = 0;            // backward() calls in the batch
+    matrix<Scalar> bx_, by_, bg_;
+    std::vector<matrix<Scalar>> bz_, ba_;
 };
 
 }  // namespace models
