@@ -252,7 +252,103 @@ public:
         }
     }
 
-    BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
+    // In batch mode (between begin_batch and end_batch) the row of a batch id, else nullptr.
+    BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t id) const noexcept {
+        if (!in_batch_) return nullptr;
+        const std::size_t k = batch_slot(id);
+        return k == npos ? nullptr : b_rows_.data() + k * dim_;
+    }
+
+    // Batch mode (factorization's single-worker training): the embeddings of ids[0..n) (repeats
+    // allowed) at once, the prefix product M = G1[i1] G2[i2] computed once for all the ids that
+    // share (i1, i2). view(id) returns them until end_batch(); backward(id, g) of a batch id
+    // sums g into the id's slot, and end_batch() takes the sums to the cores' gradients.
+    void begin_batch(const std::uint32_t* ids, std::size_t n) {
+        const std::uint32_t d1 = df_[0], d2 = df_[1], d3 = df_[2], R = rank_, n3 = nf_[2];
+        const std::uint32_t rows = d1 * d2;
+        const std::size_t mw = std::size_t{rows} * R;  // one prefix product's scalars
+        if (b_ids_.capacity() < n) {  // sized by the largest batch, once
+            const std::size_t most = std::min<std::size_t>(n, n_);
+            b_ids_.reserve(n);
+            b_start_.reserve(most + 1);
+            b_touched_.reserve(most);
+            b_rows_.reserve(most * dim_);
+            b_grads_.reserve(most * dim_);
+            b_m_.reserve(most * mw);
+        }
+        b_ids_.assign(ids, ids + n);
+        std::sort(b_ids_.begin(), b_ids_.end());
+        b_ids_.erase(std::unique(b_ids_.begin(), b_ids_.end()), b_ids_.end());
+        const std::size_t nd = b_ids_.size();
+        BLOOM_ASSERT(nd == 0 || b_ids_.back() < n_);
+        // Sorted, the ids that share a prefix id / n3 = i1 n2 + i2 are adjacent: prefix p's run
+        // is b_ids_[b_start_[p] .. b_start_[p + 1]).
+        b_start_.clear();
+        for (std::size_t k = 0; k < nd; ++k)
+            if (k == 0 || b_ids_[k] / n3 != b_ids_[k - 1] / n3)
+                b_start_.push_back(static_cast<std::uint32_t>(k));
+        b_start_.push_back(static_cast<std::uint32_t>(nd));
+        const std::size_t np = b_start_.size() - 1;
+        b_rows_.resize(nd * dim_);
+        b_grads_.resize(nd * dim_);
+        b_touched_.assign(nd, 0);
+        b_m_.resize(np * mw);
+        b_dm_.resize(mw);
+        for (std::size_t p = 0; p < np; ++p) {
+            const auto ix = indices(b_ids_[b_start_[p]]);
+            // M = G1[i1] G2[i2]: d1 x (d2 R), the same scalars as (d1 d2) x R
+            Scalar* M = b_m_.data() + p * mw;
+            rmap(M, d1, d2 * R).noalias() =
+                crmap(cores_[0].row(ix[0]), d1, R) * crmap(cores_[1].row(ix[1]), R, d2 * R);
+            // e = M G3[i3]: (d1 d2) x d3, core 3's slice stored transposed
+            for (std::uint32_t k = b_start_[p]; k < b_start_[p + 1]; ++k)
+                rmap(b_rows_.data() + std::size_t{k} * dim_, rows, d3).noalias() =
+                    crmap(M, rows, R) * crmap(cores_[2].row(b_ids_[k] % n3), d3, R).transpose();
+        }
+        in_batch_ = true;
+    }
+
+    // The end of batch mode: the cores' gradients of the summed id gradients, added to the
+    // cores' row gradients as backward() adds them (ids without a backward() touch no row),
+    // for step() and visit_grads(). Afterwards view() is nullptr again.
+    void end_batch() {
+        if (!in_batch_) return;
+        in_batch_ = false;
+        const std::uint32_t R = rank_, d1 = df_[0], d2 = df_[1], d3 = df_[2], n3 = nf_[2];
+        const std::uint32_t w = d2 * R, rows = d1 * d2;
+        const std::size_t mw = std::size_t{rows} * R;
+        const std::size_t np = b_start_.size() - 1;
+        Scalar* dM = b_dm_.data();
+        for (std::size_t p = 0; p < np; ++p) {
+            const Scalar* M = b_m_.data() + p * mw;
+            bool any = false;
+            for (std::uint32_t k = b_start_[p]; k < b_start_[p + 1]; ++k) {
+                if (!b_touched_[k]) continue;
+                const std::uint32_t i3 = b_ids_[k] % n3;
+                const Scalar* C = cores_[2].row(i3);  // d3 x R
+                const Scalar* g = b_grads_.data() + std::size_t{k} * dim_;  // (d1 d2) x d3
+                // dM = sum over the prefix's ids of g G3[i3]^T;  dG3[i3] += M^T g (as d3 x R)
+                if (any)
+                    rmap(dM, rows, R).noalias() += crmap(g, rows, d3) * crmap(C, d3, R);
+                else
+                    rmap(dM, rows, R).noalias() = crmap(g, rows, d3) * crmap(C, d3, R);
+                any = true;
+                rmap(cores_[2].grads().row(i3), d3, R).noalias() +=
+                    crmap(g, rows, d3).transpose() * crmap(M, rows, R);
+            }
+            if (!any) continue;
+            // dG1[i1] += dM G2[i2]^T;  dG2[i2] += G1[i1]^T dM  (dM as d1 x (d2 R))
+            const auto ix = indices(b_ids_[b_start_[p]]);
+            const Scalar* A = cores_[0].row(ix[0]);
+            const Scalar* B = cores_[1].row(ix[1]);
+            rmap(cores_[0].grads().row(ix[0]), d1, R).noalias() +=
+                crmap(dM, d1, w) * crmap(B, R, w).transpose();
+            rmap(cores_[1].grads().row(ix[1]), R, w).noalias() +=
+                crmap(A, d1, R).transpose() * crmap(dM, d1, w);
+        }
+        b_ids_.clear();
+        b_start_.clear();
+    }
 
     void forward(std::uint32_t id, Scalar* out) const noexcept {
         BLOOM_ASSERT(id < n_);
@@ -274,6 +370,18 @@ public:
 
     void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
         BLOOM_ASSERT(id < n_);
+        if (in_batch_ && worker == 0) {
+            const std::size_t k = batch_slot(id);
+            if (k != npos) {  // summed now, taken to the cores by end_batch()
+                Scalar* s = b_grads_.data() + k * dim_;
+                if (b_touched_[k])
+                    kernels::add(s, g, dim_);
+                else
+                    kernels::copy(s, g, dim_);
+                b_touched_[k] = 1;
+                return;
+            }
+        }
         const auto ix = indices(id);
         const Scalar* A = cores_[0].row(ix[0]);
         const Scalar* B = cores_[1].row(ix[1]);
@@ -338,6 +446,21 @@ private:
         for (std::uint32_t a = 1; a < R; ++a) kernels::axpy(m, a1[a], B + std::size_t{a} * w, w);
     }
 
+    // Batch mode's products: r x c row-major matrices in place.
+    using rmat = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    static Eigen::Map<rmat> rmap(Scalar* p, std::uint32_t r, std::uint32_t c) noexcept {
+        return Eigen::Map<rmat>(p, r, c);
+    }
+    static Eigen::Map<const rmat> crmap(const Scalar* p, std::uint32_t r, std::uint32_t c) noexcept {
+        return Eigen::Map<const rmat>(p, r, c);
+    }
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    // The index of id among the batch's distinct ids, or npos.
+    BLOOM_ALWAYS_INLINE std::size_t batch_slot(std::uint32_t id) const noexcept {
+        const auto it = std::lower_bound(b_ids_.begin(), b_ids_.end(), id);
+        return it != b_ids_.end() && *it == id ? static_cast<std::size_t>(it - b_ids_.begin()) : npos;
+    }
+
     std::uint32_t n_;
     std::uint32_t dim_;
     std::array<std::uint32_t, 3> nf_{};
@@ -345,6 +468,13 @@ private:
     std::uint32_t rank_ = 0;
     std::uint64_t budget_ = 0;
     std::array<trainable_table<Scalar, Opt>, 3> cores_;
+    // Batch mode: the distinct ids (sorted), where each prefix's run of them starts (and their
+    // count last), their rows, their summed gradients and whether they have one, each prefix's
+    // M (d1 d2 R), and the backward's dM of one prefix. Sized by the largest batch, not by n.
+    bool in_batch_ = false;
+    std::vector<std::uint32_t> b_ids_, b_start_;
+    std::vector<std::uint8_t> b_touched_;
+    std::vector<Scalar> b_rows_, b_grads_, b_m_, b_dm_;
 };
 
 }  // namespace models
