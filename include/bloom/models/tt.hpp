@@ -269,12 +269,16 @@ public:
         const std::size_t mw = std::size_t{rows} * R;  // one prefix product's scalars
         if (b_ids_.capacity() < n) {  // sized by the largest batch, once
             const std::size_t most = std::min<std::size_t>(n, n_);
+            const std::size_t prefixes = std::min<std::size_t>(most, std::size_t{nf_[0]} * nf_[1]);
+            const std::size_t run = std::min<std::size_t>(most, n3);
             b_ids_.reserve(n);
-            b_start_.reserve(most + 1);
+            b_start_.reserve(prefixes + 1);
             b_touched_.reserve(most);
             b_rows_.reserve(most * dim_);
             b_grads_.reserve(most * dim_);
-            b_m_.reserve(most * mw);
+            b_m_.reserve(prefixes * mw);
+            b_c_.reserve(run * d3 * R);
+            b_e_.reserve(run * dim_);
         }
         b_ids_.assign(ids, ids + n);
         std::sort(b_ids_.begin(), b_ids_.end());
@@ -289,21 +293,38 @@ public:
                 b_start_.push_back(static_cast<std::uint32_t>(k));
         b_start_.push_back(static_cast<std::uint32_t>(nd));
         const std::size_t np = b_start_.size() - 1;
+        std::uint32_t run = 0;  // the most ids of one prefix
+        for (std::size_t p = 0; p < np; ++p) run = std::max(run, b_start_[p + 1] - b_start_[p]);
         b_rows_.resize(nd * dim_);
-        b_grads_.resize(nd * dim_);
+        b_grads_.assign(nd * dim_, Scalar(0));
         b_touched_.assign(nd, 0);
         b_m_.resize(np * mw);
         b_dm_.resize(mw);
+        b_c_.resize(std::size_t{run} * d3 * R);
+        b_e_.resize(std::size_t{run} * dim_);
         for (std::size_t p = 0; p < np; ++p) {
-            const auto ix = indices(b_ids_[b_start_[p]]);
+            const std::uint32_t k0 = b_start_[p], cnt = b_start_[p + 1] - k0;
+            const auto ix = indices(b_ids_[k0]);
             // M = G1[i1] G2[i2]: d1 x (d2 R), the same scalars as (d1 d2) x R
             Scalar* M = b_m_.data() + p * mw;
             rmap(M, d1, d2 * R).noalias() =
                 crmap(cores_[0].row(ix[0]), d1, R) * crmap(cores_[1].row(ix[1]), R, d2 * R);
-            // e = M G3[i3]: (d1 d2) x d3, core 3's slice stored transposed
-            for (std::uint32_t k = b_start_[p]; k < b_start_[p + 1]; ++k)
-                rmap(b_rows_.data() + std::size_t{k} * dim_, rows, d3).noalias() =
-                    crmap(M, rows, R) * crmap(cores_[2].row(b_ids_[k] % n3), d3, R).transpose();
+            // e = M G3[i3]: (d1 d2) x d3 (core 3's slice C = G3[i3]^T is d3 x R)
+            if (cnt == 1) {
+                rmap(b_rows_.data() + std::size_t{k0} * dim_, rows, d3).noalias() =
+                    crmap(M, rows, R) * crmap(cores_[2].row(b_ids_[k0] % n3), d3, R).transpose();
+                continue;
+            }
+            // Several ids: one product M [C_1; ...; C_cnt]^T, then each id's d3 columns.
+            const std::uint32_t cw = cnt * d3;
+            gather_core3(k0, cnt);
+            rmap(b_e_.data(), rows, cw).noalias() = crmap(M, rows, R) * crmap(b_c_.data(), cw, R).transpose();
+            for (std::uint32_t kk = 0; kk < cnt; ++kk) {
+                Scalar* out = b_rows_.data() + std::size_t{k0 + kk} * dim_;
+                const Scalar* in = b_e_.data() + std::size_t{kk} * d3;
+                for (std::uint32_t r = 0; r < rows; ++r)
+                    for (std::uint32_t j3 = 0; j3 < d3; ++j3) *out++ = in[std::size_t{r} * cw + j3];
+            }
         }
         in_batch_ = true;
     }
@@ -321,22 +342,29 @@ public:
         Scalar* dM = b_dm_.data();
         for (std::size_t p = 0; p < np; ++p) {
             const Scalar* M = b_m_.data() + p * mw;
+            const std::uint32_t k0 = b_start_[p], cnt = b_start_[p + 1] - k0;
             bool any = false;
-            for (std::uint32_t k = b_start_[p]; k < b_start_[p + 1]; ++k) {
-                if (!b_touched_[k]) continue;
-                const std::uint32_t i3 = b_ids_[k] % n3;
-                const Scalar* C = cores_[2].row(i3);  // d3 x R
-                const Scalar* g = b_grads_.data() + std::size_t{k} * dim_;  // (d1 d2) x d3
-                // dM = sum over the prefix's ids of g G3[i3]^T;  dG3[i3] += M^T g (as d3 x R)
-                if (any)
-                    rmap(dM, rows, R).noalias() += crmap(g, rows, d3) * crmap(C, d3, R);
-                else
-                    rmap(dM, rows, R).noalias() = crmap(g, rows, d3) * crmap(C, d3, R);
-                any = true;
-                rmap(cores_[2].grads().row(i3), d3, R).noalias() +=
-                    crmap(g, rows, d3).transpose() * crmap(M, rows, R);
-            }
+            for (std::uint32_t k = k0; k < k0 + cnt; ++k) any = any || b_touched_[k] != 0;
             if (!any) continue;
+            // The prefix's slots, g^T of each id (zero without a backward), are one matrix
+            // Gt = [g_1^T; ...; g_cnt^T] of cnt d3 x (d1 d2). With C = [C_1; ...; C_cnt], the ids'
+            // core-3 slices, dM = sum_k g_k C_k = Gt^T C, and id k's dG3 slice, g_k^T M, is
+            // rows k d3 .. (k + 1) d3 of Gt M.
+            const Scalar* Gt = b_grads_.data() + std::size_t{k0} * dim_;
+            if (cnt == 1) {
+                const std::uint32_t i3 = b_ids_[k0] % n3;
+                rmap(dM, rows, R).noalias() = crmap(Gt, d3, rows).transpose() * crmap(cores_[2].row(i3), d3, R);
+                rmap(cores_[2].grads().row(i3), d3, R).noalias() += crmap(Gt, d3, rows) * crmap(M, rows, R);
+            } else {
+                const std::uint32_t cw = cnt * d3;
+                gather_core3(k0, cnt);
+                rmap(dM, rows, R).noalias() = crmap(Gt, cw, rows).transpose() * crmap(b_c_.data(), cw, R);
+                rmap(b_c_.data(), cw, R).noalias() = crmap(Gt, cw, rows) * crmap(M, rows, R);
+                for (std::uint32_t kk = 0; kk < cnt; ++kk)
+                    if (b_touched_[k0 + kk])
+                        kernels::add(cores_[2].grads().row(b_ids_[k0 + kk] % n3),
+                                     b_c_.data() + std::size_t{kk} * d3 * R, d3 * R);
+            }
             // dG1[i1] += dM G2[i2]^T;  dG2[i2] += G1[i1]^T dM  (dM as d1 x (d2 R))
             const auto ix = indices(b_ids_[b_start_[p]]);
             const Scalar* A = cores_[0].row(ix[0]);
@@ -373,11 +401,9 @@ public:
         if (in_batch_ && worker == 0) {
             const std::size_t k = batch_slot(id);
             if (k != npos) {  // summed now, taken to the cores by end_batch()
-                Scalar* s = b_grads_.data() + k * dim_;
-                if (b_touched_[k])
-                    kernels::add(s, g, dim_);
-                else
-                    kernels::copy(s, g, dim_);
+                // the slot holds g^T, d3 x (d1 d2): see end_batch
+                const std::uint32_t rows = df_[0] * df_[1], d3 = df_[2];
+                rmap(b_grads_.data() + k * dim_, d3, rows) += crmap(g, rows, d3).transpose();
                 b_touched_[k] = 1;
                 return;
             }
@@ -446,6 +472,12 @@ private:
         for (std::uint32_t a = 1; a < R; ++a) kernels::axpy(m, a1[a], B + std::size_t{a} * w, w);
     }
 
+    // Core 3's slices of the batch ids k0 .. k0 + cnt, one under the other (cnt d3 x R).
+    void gather_core3(std::uint32_t k0, std::uint32_t cnt) noexcept {
+        const std::uint32_t s = df_[2] * rank_;
+        for (std::uint32_t kk = 0; kk < cnt; ++kk)
+            kernels::copy(b_c_.data() + std::size_t{kk} * s, cores_[2].row(b_ids_[k0 + kk] % nf_[2]), s);
+    }
     // Batch mode's products: r x c row-major matrices in place.
     using rmat = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     static Eigen::Map<rmat> rmap(Scalar* p, std::uint32_t r, std::uint32_t c) noexcept {
@@ -469,12 +501,13 @@ private:
     std::uint64_t budget_ = 0;
     std::array<trainable_table<Scalar, Opt>, 3> cores_;
     // Batch mode: the distinct ids (sorted), where each prefix's run of them starts (and their
-    // count last), their rows, their summed gradients and whether they have one, each prefix's
-    // M (d1 d2 R), and the backward's dM of one prefix. Sized by the largest batch, not by n.
+    // count last), their rows, their summed gradients (transposed) and whether they have one,
+    // each prefix's M (d1 d2 R), the backward's dM of one prefix, and one prefix's core-3 slices
+    // and rows. Sized by the largest batch, not by n.
     bool in_batch_ = false;
     std::vector<std::uint32_t> b_ids_, b_start_;
     std::vector<std::uint8_t> b_touched_;
-    std::vector<Scalar> b_rows_, b_grads_, b_m_, b_dm_;
+    std::vector<Scalar> b_rows_, b_grads_, b_m_, b_dm_, b_c_, b_e_;
 };
 
 }  // namespace models
