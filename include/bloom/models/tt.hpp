@@ -36,6 +36,13 @@
 // with the backward's d2 R partial gradients (hence the rank limit), so they allocate nothing, and
 // the long products run over contiguous d2 R slices of core 2 (the SIMD kernels of kernels.hpp).
 //
+// Batch mode (begin_batch / end_batch, which factorization's one-worker training calls around a
+// batch): the ids sharing a prefix (i1, i2) share M = G1[i1] G2[i2], so a batch computes M once
+// per distinct prefix (d1 d2 R^2) and each distinct id's row as M G3[i3] (d1 d2 R d3), and
+// backward only sums each id's gradient until end_batch, which runs the backward once per
+// distinct id (2 d1 d2 R d3) and once per distinct prefix (2 d1 d2 R^2). The buffers are sized by
+// the largest batch (distinct ids, their rows and gradients, one M per prefix), never by n.
+//
 // Same interface as the kinds of <bloom/models/embeddings.hpp>.
 #pragma once
 
