@@ -31,10 +31,12 @@
 // of three independent draws, has variance R^2 s^6 = sigma^2: the variance of the full table the
 // kind replaces (sigma = embedding_options::init_std, default 1/dim).
 //
-// Cost: a forward is d1 d2 (R^2 + R d3) multiply-adds, a backward d1 d2 (3 R^2 + 2 R d3). Both
-// work a row of core 1 at a time: m = G1[i1][j1, :] G2[i2] is d2 R scalars, kept on the stack
-// with the backward's d2 R partial gradients (hence the rank limit), so they allocate nothing, and
-// the long products run over contiguous d2 R slices of core 2 (the SIMD kernels of kernels.hpp).
+// Cost: a forward is d1 d2 (R^2 + R d3) multiply-adds, a backward d1 d2 (3 R^2 + 2 R d3), and
+// neither allocates. When M = G1[i1] G2[i2], d1 d2 R scalars, fits tt_scratch, both are Eigen
+// matrix products with M (and the backward's dM) on the stack. Else they work a row of core 1 at
+// a time: m = G1[i1][j1, :] G2[i2] is d2 R scalars, kept on the stack with the backward's d2 R
+// partial gradients (hence the rank limit), and the long products run over contiguous d2 R
+// slices of core 2 (the SIMD kernels of kernels.hpp).
 //
 // Batch mode (begin_batch / end_batch, which factorization's one-worker training calls around a
 // batch): the ids sharing a prefix (i1, i2) share M = G1[i1] G2[i2], so a batch computes M once
@@ -388,6 +390,15 @@ public:
     void forward(std::uint32_t id, Scalar* out) const noexcept {
         BLOOM_ASSERT(id < n_);
         const auto ix = indices(id);
+        if (whole_m()) {  // two matrix products, M on the stack
+            const std::uint32_t R = rank_, d1 = df_[0], d2 = df_[1], d3 = df_[2];
+            Scalar M[tt_scratch];
+            rmap(M, d1, d2 * R).noalias() =
+                crmap(cores_[0].row(ix[0]), d1, R) * crmap(cores_[1].row(ix[1]), R, d2 * R);
+            rmap(out, d1 * d2, d3).noalias() =
+                crmap(M, d1 * d2, R) * crmap(cores_[2].row(ix[2]), d3, R).transpose();
+            return;
+        }
         const Scalar* A = cores_[0].row(ix[0]);  // d1 x R
         const Scalar* B = cores_[1].row(ix[1]);  // R x (d2 R)
         const Scalar* C = cores_[2].row(ix[2]);  // d3 x R (G3[i3] transposed)
@@ -423,6 +434,16 @@ public:
         Scalar* gB = cores_[1].grads(worker).row(ix[1]);
         Scalar* gC = cores_[2].grads(worker).row(ix[2]);
         const std::uint32_t R = rank_, d1 = df_[0], d2 = df_[1], d3 = df_[2], w = d2 * R;
+        if (whole_m()) {  // five matrix products, as end_batch's for one id
+            const std::uint32_t rows = d1 * d2;
+            Scalar M[tt_scratch], dM[tt_scratch];
+            rmap(M, d1, w).noalias() = crmap(A, d1, R) * crmap(B, R, w);
+            rmap(dM, rows, R).noalias() = crmap(g, rows, d3) * crmap(C, d3, R);
+            rmap(gC, d3, R).noalias() += crmap(g, rows, d3).transpose() * crmap(M, rows, R);
+            rmap(gA, d1, R).noalias() += crmap(dM, d1, w) * crmap(B, R, w).transpose();
+            rmap(gB, R, w).noalias() += crmap(A, d1, R).transpose() * crmap(dM, d1, w);
+            return;
+        }
         Scalar m[tt_scratch], h[tt_scratch];
         for (std::uint32_t j1 = 0; j1 < d1; ++j1) {
             const Scalar* a1 = A + std::size_t{j1} * R;
@@ -479,6 +500,10 @@ private:
         for (std::uint32_t a = 1; a < R; ++a) kernels::axpy(m, a1[a], B + std::size_t{a} * w, w);
     }
 
+    // Whether M = G1[i1] G2[i2], d1 d2 R scalars, fits the stack's tt_scratch: then the per-id
+    // forward and backward are matrix products (Eigen's, faster than the row loops), else they
+    // go a row of core 1 at a time.
+    bool whole_m() const noexcept { return std::size_t{df_[0]} * df_[1] * rank_ <= tt_scratch; }
     // Core 3's slices of the batch ids k0 .. k0 + cnt, one under the other (cnt d3 x R).
     void gather_core3(std::uint32_t k0, std::uint32_t cnt) noexcept {
         const std::uint32_t s = df_[2] * rank_;
