@@ -435,3 +435,61 @@ TEST_CASE("data-parallel training: the kinds that hand their batch gradients to 
     CHECK_FALSE(has_visit_grads_v<bm::robe_embedding<float, adam>, float>);
     CHECK_FALSE(has_visit_grads_v<bm::dhe_embedding<float, adam>, float>);
 }
+
+TEST_CASE("factorization trains tt kinds in batch mode", "[models][mf][tt]") {
+    using namespace bloom::models;
+    using adam = bloom::optim::adam<float>;
+    using kind = tt_embedding<float, adam>;
+    using model = factorization<kind, kind, adam>;
+    const planted p;
+    embedding_options o = planted_embedding();
+    tt_options t;
+    t.rank = 4;
+    adam::config oc;
+    oc.lr = 0.02f;
+    fit_options f = planted_fit();
+    f.epochs = 20;
+    const auto make = [&] {
+        o.seed = 3;
+        return model(kind(p.n_users, t, o, oc), kind(p.n_items, t, o, oc), oc);
+    };
+    model m = make();
+    const fit_report rep = m.fit(p.users, p.items, f);
+    REQUIRE(rep.epoch_loss.size() == 20);
+    CHECK(rep.epoch_loss.back() < 0.7 * rep.epoch_loss.front());
+    CHECK(pairwise_accuracy(m, p) > 0.9);
+    // Outside fit the kinds are back to one id at a time.
+    CHECK(m.user_embedding().view(0) == nullptr);
+    CHECK(m.item_embedding().view(0) == nullptr);
+
+    // Data-parallel training with one replica: the exchanger finds the batch's core gradients
+    // (end_batch has put them in the cores before the exchange) and the model is the one of the
+    // single process, bit for bit.
+    struct one_replica : data_parallel {
+        model* m = nullptr;
+        std::size_t exchanges = 0, empty = 0;
+        std::uint32_t rank() const override { return 0; }
+        std::uint32_t ranks() const override { return 1; }
+        bool exchange(std::size_t, std::size_t, double&, bool finite) override {
+            ++exchanges;
+            std::size_t touched = 0, tables = 0;
+            m->visit_grads([&](row_grads<float>& g) {
+                if (tables++ < 6) touched += g.touched();  // the six cores
+            });
+            if (touched == 0) ++empty;
+            return finite;
+        }
+    } ex;
+    model dp = make();
+    ex.m = &dp;
+    f.parallel = &ex;
+    dp.fit(p.users, p.items, f);
+    CHECK(ex.exchanges == 20 * ((p.users.size() + f.batch - 1) / f.batch));
+    CHECK(ex.empty == 0);
+    const std::string a = temp_path("tt-one.bin"), b = temp_path("tt-dp.bin");
+    bloom::io::save(a, m);
+    bloom::io::save(b, dp);
+    CHECK(same_files(a, b));
+    std::remove(a.c_str());
+    std::remove(b.c_str());
+}

@@ -1,7 +1,8 @@
 // TT-Rec embeddings: the factorization rules, forward against the explicit product and a known
 // answer, every core scalar's gradient against finite differences, a step changes only the slices
 // the batch used (values and Adam moments), the rank a budget buys, the initial variance, errors,
-// and the concurrent members.
+// the concurrent members, and batch mode (begin_batch / end_batch): the per-id rows and core
+// gradients, and nothing touched by a batch without backward.
 #include <catch2/catch.hpp>
 
 #include <bloom/error.hpp>
@@ -9,6 +10,7 @@
 #include <bloom/optim/adam.hpp>
 #include <bloom/optim/sgd.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -319,4 +321,199 @@ TEST_CASE("tt trains on two workers with adam", "[models][tt]") {
         CHECK(k.table(c).optimizer().steps() == 2);
     }
     k.set_workers(1);
+}
+
+namespace {
+
+// Every core's pending gradient, as sorted rows and values.
+std::array<bloom::row_sparse<double>, 3> core_grads(tt& k) {
+    return {k.table(0).grads().to_row_sparse(), k.table(1).grads().to_row_sparse(),
+            k.table(2).grads().to_row_sparse()};
+}
+
+}  // namespace
+
+TEST_CASE("tt batch mode gives the per-id embeddings and core gradients", "[models][tt][batch]") {
+    tt_options t = rank_of(3);
+    t.dims = {2, 3, 2};
+    // ids 4 x 4 x 4: (i1, i2) = id / 4, so 4..7 share a prefix, as do 20..23
+    tt a(60, t, dim_of(12, 9), sgd::config{}), b(60, t, dim_of(12, 9), sgd::config{});
+    REQUIRE(a.id_factors() == factors{4, 4, 4});
+    // repeats, runs of a shared prefix, a lone id per prefix; 40 is in the batch without a
+    // backward (a sampled id whose example skipped its backward)
+    const std::vector<std::uint32_t> batch = {5, 6, 7, 5, 21, 22, 59, 6, 40, 0, 1, 23, 5, 4};
+    std::vector<std::uint32_t> back;
+    for (std::uint32_t id : batch)
+        if (id != 40) back.push_back(id);
+    CHECK(a.view(5) == nullptr);
+    a.begin_batch(batch.data(), batch.size());
+    std::vector<double> e(12);
+    for (std::uint32_t id : batch) {
+        const double* v = a.view(id);
+        REQUIRE(v != nullptr);
+        a.forward(id, e.data());
+        for (std::uint32_t c = 0; c < 12; ++c) CHECK(v[c] == Approx(e[c]).epsilon(1e-12).margin(1e-15));
+    }
+    CHECK(a.view(2) == nullptr);  // not in the batch (its prefix is)
+    CHECK(a.view(33) == nullptr);
+    // a different gradient for each occurrence, the same to both kinds
+    std::vector<double> g(12);
+    for (std::size_t s = 0; s < back.size(); ++s) {
+        for (std::uint32_t c = 0; c < 12; ++c) g[c] = std::sin(0.7 * static_cast<double>(s) + c);
+        a.backward(back[s], g.data());
+        b.backward(back[s], g.data());
+    }
+    // nothing reaches the cores before end_batch
+    for (std::size_t c = 0; c < 3; ++c) CHECK(a.table(c).grads().empty());
+    a.end_batch();
+    CHECK(a.view(5) == nullptr);
+    const auto ga = core_grads(a), gb = core_grads(b);
+    for (std::size_t c = 0; c < 3; ++c) {
+        INFO("core " << c);
+        CHECK(ga[c].rows == gb[c].rows);  // the same touched rows (40's i1 = 2 is nobody else's)
+        REQUIRE(ga[c].values.rows() == gb[c].values.rows());
+        for (Eigen::Index r = 0; r < ga[c].values.rows(); ++r)
+            for (Eigen::Index x = 0; x < ga[c].values.cols(); ++x)
+                CHECK(ga[c].values(r, x) == Approx(gb[c].values(r, x)).epsilon(1e-12).margin(1e-14));
+    }
+    CHECK(std::find(ga[0].rows.begin(), ga[0].rows.end(), 2u) == ga[0].rows.end());
+    // visit_grads sees them, cores in order
+    std::vector<std::size_t> touched;
+    a.visit_grads([&](row_grads<double>& rg) { touched.push_back(rg.touched()); });
+    CHECK(touched == std::vector<std::size_t>{ga[0].rows.size(), ga[1].rows.size(), ga[2].rows.size()});
+    // a step: the rows no backward reached stay bit-identical, the others move as b's do
+    std::array<bloom::matrix<double>, 3> before;
+    for (std::size_t c = 0; c < 3; ++c) before[c] = a.table(c).weights();
+    a.step();
+    b.step();
+    for (std::size_t c = 0; c < 3; ++c) {
+        CHECK(a.table(c).grads().empty());
+        const auto& w = a.table(c).weights();
+        for (Eigen::Index r = 0; r < w.rows(); ++r) {
+            const bool used = std::find(ga[c].rows.begin(), ga[c].rows.end(),
+                                        static_cast<std::uint32_t>(r)) != ga[c].rows.end();
+            CHECK((w.row(r) == before[c].row(r)) == !used);
+            for (Eigen::Index x = 0; x < w.cols(); ++x)
+                CHECK(w(r, x) == Approx(b.table(c).weights()(r, x)).epsilon(1e-12).margin(1e-14));
+        }
+    }
+    // the next batch reads the stepped cores
+    const std::uint32_t again[] = {5, 58};
+    a.begin_batch(again, 2);
+    for (std::uint32_t id : again) {
+        a.forward(id, e.data());
+        for (std::uint32_t c = 0; c < 12; ++c) CHECK(a.view(id)[c] == Approx(e[c]).epsilon(1e-12).margin(1e-15));
+    }
+    CHECK(a.view(6) == nullptr);
+    a.end_batch();
+}
+
+TEST_CASE("a tt batch without backward touches nothing", "[models][tt][batch]") {
+    using adam = bloom::optim::adam<double>;
+    tt_options t = rank_of(4);
+    tt_embedding<double, adam> k(1000, t, dim_of(8, 2), adam::config{});
+    const std::vector<double> g(8, 0.25);
+    k.backward(17, g.data());  // a first step, so that the moments are not all zero
+    k.step();
+    std::array<bloom::matrix<double>, 3> w0, m0, v0;
+    for (std::size_t c = 0; c < 3; ++c) {
+        w0[c] = k.table(c).weights();
+        m0[c] = k.table(c).optimizer().first_moment();
+        v0[c] = k.table(c).optimizer().second_moment();
+    }
+    // a diverged batch: begin_batch, the forward, no backward, end_batch
+    const std::uint32_t ids[] = {3, 999, 3, 410, 411};
+    k.begin_batch(ids, 5);
+    CHECK(k.view(999) != nullptr);
+    k.end_batch();
+    CHECK(k.view(999) == nullptr);
+    // an empty batch; end_batch outside a batch does nothing
+    k.begin_batch(ids, 0);
+    CHECK(k.view(3) == nullptr);
+    k.end_batch();
+    k.end_batch();
+    for (std::size_t c = 0; c < 3; ++c) CHECK(k.table(c).grads().empty());
+    k.step();
+    for (std::size_t c = 0; c < 3; ++c) {
+        CHECK(k.table(c).weights() == w0[c]);
+        CHECK(k.table(c).optimizer().first_moment() == m0[c]);
+        CHECK(k.table(c).optimizer().second_moment() == v0[c]);
+    }
+    // outside a batch, backward is the per-id one again
+    k.backward(3, g.data());
+    CHECK(k.table(0).grads().touched() == 1);
+}
+
+TEST_CASE("tt batch mode on float at the sizes bloom-compare trains", "[models][tt][batch]") {
+    // ML-100K's items at ratio 0.2: 1682 ids (12 x 12 x 12), dim 32 (4 x 2 x 4), rank 19
+    using adam = bloom::optim::adam<float>;
+    tt_options t;
+    t.budget = 10764;
+    tt_embedding<float, adam> a(1682, t, dim_of(32, 5), adam::config{}),
+        b(1682, t, dim_of(32, 5), adam::config{});
+    REQUIRE(a.rank() == 19);
+    std::vector<std::uint32_t> batch;
+    std::uint64_t x = 12345;
+    for (int s = 0; s < 512; ++s) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        batch.push_back(static_cast<std::uint32_t>((x >> 33) % 300) * 5 % 1682);  // repeats
+    }
+    a.begin_batch(batch.data(), batch.size());
+    std::vector<float> e(32), g(32);
+    double scale = 0;
+    for (std::uint32_t id : batch) {
+        a.forward(id, e.data());
+        for (std::uint32_t c = 0; c < 32; ++c) {
+            CHECK(a.view(id)[c] == Approx(e[c]).epsilon(1e-4).margin(1e-6));
+            scale = std::max(scale, std::abs(static_cast<double>(e[c])));
+        }
+    }
+    CHECK(scale > 1e-3);  // the rows are not all zeros
+    for (std::size_t s = 0; s < batch.size(); ++s) {
+        for (std::uint32_t c = 0; c < 32; ++c) g[c] = std::cos(0.3f * static_cast<float>(s + c));
+        a.backward(batch[s], g.data());
+        b.backward(batch[s], g.data());
+    }
+    a.end_batch();
+    for (std::size_t c = 0; c < 3; ++c) {
+        const auto ra = a.table(c).grads().to_row_sparse(), rb = b.table(c).grads().to_row_sparse();
+        CHECK(ra.rows == rb.rows);
+        REQUIRE(ra.values.rows() == rb.values.rows());
+        const float big = rb.values.cwiseAbs().maxCoeff();
+        CHECK((ra.values - rb.values).cwiseAbs().maxCoeff() <= 1e-4f * big);
+    }
+}
+
+TEST_CASE("tt above tt_scratch (a row of core 1 at a time) is the same product and gradient",
+          "[models][tt]") {
+    // d1 d2 R = 8 x 8 x 33 = 2112 scalars, more than tt_scratch: the row loops, not the products
+    tt_options t = rank_of(33);
+    t.dims = {8, 8, 1};
+    tt k(8, t, dim_of(64, 11), sgd::config{});  // ids 2 x 2 x 2
+    REQUIRE(std::size_t{8} * 8 * k.rank() > tt_scratch);
+    std::vector<double> e(64), w(64);
+    for (std::uint32_t c = 0; c < 64; ++c) w[c] = std::cos(0.5 + c);
+    for (std::uint32_t id : {0u, 5u, 7u}) {
+        k.forward(id, e.data());
+        const std::vector<double> want = explicit_product(k, id);
+        for (std::uint32_t c = 0; c < 64; ++c) CHECK(e[c] == Approx(want[c]).epsilon(1e-12).margin(1e-16));
+    }
+    // the gradient against finite differences, on a sample of every core's scalars of id 6
+    const std::uint32_t id = 6;
+    k.backward(id, w.data());
+    for (std::size_t core = 0; core < 3; ++core) {
+        const auto g = k.table(core).grads().to_row_sparse();
+        REQUIRE(g.rows.size() == 1);
+        auto& wt = k.table(core).weights();
+        const Eigen::Index r = g.rows[0];
+        for (Eigen::Index c = 0; c < wt.cols(); c += 37) {
+            const double h = 1e-6, x = wt(r, c);
+            wt(r, c) = x + h;
+            const double lp = loss(k, id, w);
+            wt(r, c) = x - h;
+            const double lm = loss(k, id, w);
+            wt(r, c) = x;
+            CHECK(g.values(0, c) == Approx((lp - lm) / (2 * h)).margin(1e-8));
+        }
+    }
 }

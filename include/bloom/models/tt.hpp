@@ -31,10 +31,19 @@
 // of three independent draws, has variance R^2 s^6 = sigma^2: the variance of the full table the
 // kind replaces (sigma = embedding_options::init_std, default 1/dim).
 //
-// Cost: a forward is d1 d2 (R^2 + R d3) multiply-adds, a backward d1 d2 (3 R^2 + 2 R d3). Both
-// work a row of core 1 at a time: m = G1[i1][j1, :] G2[i2] is d2 R scalars, kept on the stack
-// with the backward's d2 R partial gradients (hence the rank limit), so they allocate nothing, and
-// the long products run over contiguous d2 R slices of core 2 (the SIMD kernels of kernels.hpp).
+// Cost: a forward is d1 d2 (R^2 + R d3) multiply-adds, a backward d1 d2 (3 R^2 + 2 R d3), and
+// neither allocates. When M = G1[i1] G2[i2], d1 d2 R scalars, fits tt_scratch, both are Eigen
+// matrix products with M (and the backward's dM) on the stack. Else they work a row of core 1 at
+// a time: m = G1[i1][j1, :] G2[i2] is d2 R scalars, kept on the stack with the backward's d2 R
+// partial gradients (hence the rank limit), and the long products run over contiguous d2 R
+// slices of core 2 (the SIMD kernels of kernels.hpp).
+//
+// Batch mode (begin_batch / end_batch, which factorization's one-worker training calls around a
+// batch): the ids sharing a prefix (i1, i2) share M = G1[i1] G2[i2], so a batch computes M once
+// per distinct prefix (d1 d2 R^2) and each distinct id's row as M G3[i3] (d1 d2 R d3), and
+// backward only sums each id's gradient until end_batch, which runs the backward once per
+// distinct id (2 d1 d2 R d3) and once per distinct prefix (2 d1 d2 R^2). The buffers are sized by
+// the largest batch (distinct ids, their rows and gradients, one M per prefix), never by n.
 //
 // Same interface as the kinds of <bloom/models/embeddings.hpp>.
 #pragma once
@@ -252,11 +261,144 @@ public:
         }
     }
 
-    BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t) const noexcept { return nullptr; }
+    // In batch mode (between begin_batch and end_batch) the row of a batch id, else nullptr.
+    BLOOM_ALWAYS_INLINE const Scalar* view(std::uint32_t id) const noexcept {
+        if (!in_batch_) return nullptr;
+        const std::size_t k = batch_slot(id);
+        return k == npos ? nullptr : b_rows_.data() + k * dim_;
+    }
+
+    // Batch mode (factorization's single-worker training): the embeddings of ids[0..n) (repeats
+    // allowed) at once, the prefix product M = G1[i1] G2[i2] computed once for all the ids that
+    // share (i1, i2). view(id) returns them until end_batch(); backward(id, g) of a batch id
+    // sums g into the id's slot, and end_batch() takes the sums to the cores' gradients.
+    void begin_batch(const std::uint32_t* ids, std::size_t n) {
+        const std::uint32_t d1 = df_[0], d2 = df_[1], d3 = df_[2], R = rank_, n3 = nf_[2];
+        const std::uint32_t rows = d1 * d2;
+        const std::size_t mw = std::size_t{rows} * R;  // one prefix product's scalars
+        if (b_ids_.capacity() < n) {  // sized by the largest batch, once
+            const std::size_t most = std::min<std::size_t>(n, n_);
+            const std::size_t prefixes = std::min<std::size_t>(most, std::size_t{nf_[0]} * nf_[1]);
+            const std::size_t run = std::min<std::size_t>(most, n3);
+            b_ids_.reserve(n);
+            b_start_.reserve(prefixes + 1);
+            b_touched_.reserve(most);
+            b_rows_.reserve(most * dim_);
+            b_grads_.reserve(most * dim_);
+            b_m_.reserve(prefixes * mw);
+            b_c_.reserve(run * d3 * R);
+            b_e_.reserve(run * dim_);
+        }
+        b_ids_.assign(ids, ids + n);
+        std::sort(b_ids_.begin(), b_ids_.end());
+        b_ids_.erase(std::unique(b_ids_.begin(), b_ids_.end()), b_ids_.end());
+        const std::size_t nd = b_ids_.size();
+        BLOOM_ASSERT(nd == 0 || b_ids_.back() < n_);
+        // Sorted, the ids that share a prefix id / n3 = i1 n2 + i2 are adjacent: prefix p's run
+        // is b_ids_[b_start_[p] .. b_start_[p + 1]).
+        b_start_.clear();
+        for (std::size_t k = 0; k < nd; ++k)
+            if (k == 0 || b_ids_[k] / n3 != b_ids_[k - 1] / n3)
+                b_start_.push_back(static_cast<std::uint32_t>(k));
+        b_start_.push_back(static_cast<std::uint32_t>(nd));
+        const std::size_t np = b_start_.size() - 1;
+        std::uint32_t run = 0;  // the most ids of one prefix
+        for (std::size_t p = 0; p < np; ++p) run = std::max(run, b_start_[p + 1] - b_start_[p]);
+        b_rows_.resize(nd * dim_);
+        b_grads_.assign(nd * dim_, Scalar(0));
+        b_touched_.assign(nd, 0);
+        b_m_.resize(np * mw);
+        b_dm_.resize(mw);
+        b_c_.resize(std::size_t{run} * d3 * R);
+        b_e_.resize(std::size_t{run} * dim_);
+        for (std::size_t p = 0; p < np; ++p) {
+            const std::uint32_t k0 = b_start_[p], cnt = b_start_[p + 1] - k0;
+            const auto ix = indices(b_ids_[k0]);
+            // M = G1[i1] G2[i2]: d1 x (d2 R), the same scalars as (d1 d2) x R
+            Scalar* M = b_m_.data() + p * mw;
+            rmap(M, d1, d2 * R).noalias() =
+                crmap(cores_[0].row(ix[0]), d1, R) * crmap(cores_[1].row(ix[1]), R, d2 * R);
+            // e = M G3[i3]: (d1 d2) x d3 (core 3's slice C = G3[i3]^T is d3 x R)
+            if (cnt == 1) {
+                rmap(b_rows_.data() + std::size_t{k0} * dim_, rows, d3).noalias() =
+                    crmap(M, rows, R) * crmap(cores_[2].row(b_ids_[k0] % n3), d3, R).transpose();
+                continue;
+            }
+            // Several ids: one product M [C_1; ...; C_cnt]^T, then each id's d3 columns.
+            const std::uint32_t cw = cnt * d3;
+            gather_core3(k0, cnt);
+            rmap(b_e_.data(), rows, cw).noalias() = crmap(M, rows, R) * crmap(b_c_.data(), cw, R).transpose();
+            for (std::uint32_t kk = 0; kk < cnt; ++kk) {
+                Scalar* out = b_rows_.data() + std::size_t{k0 + kk} * dim_;
+                const Scalar* in = b_e_.data() + std::size_t{kk} * d3;
+                for (std::uint32_t r = 0; r < rows; ++r)
+                    for (std::uint32_t j3 = 0; j3 < d3; ++j3) *out++ = in[std::size_t{r} * cw + j3];
+            }
+        }
+        in_batch_ = true;
+    }
+
+    // The end of batch mode: the cores' gradients of the summed id gradients, added to the
+    // cores' row gradients as backward() adds them (ids without a backward() touch no row),
+    // for step() and visit_grads(). Afterwards view() is nullptr again.
+    void end_batch() {
+        if (!in_batch_) return;
+        in_batch_ = false;
+        const std::uint32_t R = rank_, d1 = df_[0], d2 = df_[1], d3 = df_[2], n3 = nf_[2];
+        const std::uint32_t w = d2 * R, rows = d1 * d2;
+        const std::size_t mw = std::size_t{rows} * R;
+        const std::size_t np = b_start_.size() - 1;
+        Scalar* dM = b_dm_.data();
+        for (std::size_t p = 0; p < np; ++p) {
+            const Scalar* M = b_m_.data() + p * mw;
+            const std::uint32_t k0 = b_start_[p], cnt = b_start_[p + 1] - k0;
+            bool any = false;
+            for (std::uint32_t k = k0; k < k0 + cnt; ++k) any = any || b_touched_[k] != 0;
+            if (!any) continue;
+            // The prefix's slots, g^T of each id (zero without a backward), are one matrix
+            // Gt = [g_1^T; ...; g_cnt^T] of cnt d3 x (d1 d2). With C = [C_1; ...; C_cnt], the ids'
+            // core-3 slices, dM = sum_k g_k C_k = Gt^T C, and id k's dG3 slice, g_k^T M, is
+            // rows k d3 .. (k + 1) d3 of Gt M.
+            const Scalar* Gt = b_grads_.data() + std::size_t{k0} * dim_;
+            if (cnt == 1) {
+                const std::uint32_t i3 = b_ids_[k0] % n3;
+                rmap(dM, rows, R).noalias() = crmap(Gt, d3, rows).transpose() * crmap(cores_[2].row(i3), d3, R);
+                rmap(cores_[2].grads().row(i3), d3, R).noalias() += crmap(Gt, d3, rows) * crmap(M, rows, R);
+            } else {
+                const std::uint32_t cw = cnt * d3;
+                gather_core3(k0, cnt);
+                rmap(dM, rows, R).noalias() = crmap(Gt, cw, rows).transpose() * crmap(b_c_.data(), cw, R);
+                rmap(b_c_.data(), cw, R).noalias() = crmap(Gt, cw, rows) * crmap(M, rows, R);
+                for (std::uint32_t kk = 0; kk < cnt; ++kk)
+                    if (b_touched_[k0 + kk])
+                        kernels::add(cores_[2].grads().row(b_ids_[k0 + kk] % n3),
+                                     b_c_.data() + std::size_t{kk} * d3 * R, d3 * R);
+            }
+            // dG1[i1] += dM G2[i2]^T;  dG2[i2] += G1[i1]^T dM  (dM as d1 x (d2 R))
+            const auto ix = indices(b_ids_[b_start_[p]]);
+            const Scalar* A = cores_[0].row(ix[0]);
+            const Scalar* B = cores_[1].row(ix[1]);
+            rmap(cores_[0].grads().row(ix[0]), d1, R).noalias() +=
+                crmap(dM, d1, w) * crmap(B, R, w).transpose();
+            rmap(cores_[1].grads().row(ix[1]), R, w).noalias() +=
+                crmap(A, d1, R).transpose() * crmap(dM, d1, w);
+        }
+        b_ids_.clear();
+        b_start_.clear();
+    }
 
     void forward(std::uint32_t id, Scalar* out) const noexcept {
         BLOOM_ASSERT(id < n_);
         const auto ix = indices(id);
+        if (whole_m()) {  // two matrix products, M on the stack
+            const std::uint32_t R = rank_, d1 = df_[0], d2 = df_[1], d3 = df_[2];
+            Scalar M[tt_scratch];
+            rmap(M, d1, d2 * R).noalias() =
+                crmap(cores_[0].row(ix[0]), d1, R) * crmap(cores_[1].row(ix[1]), R, d2 * R);
+            rmap(out, d1 * d2, d3).noalias() =
+                crmap(M, d1 * d2, R) * crmap(cores_[2].row(ix[2]), d3, R).transpose();
+            return;
+        }
         const Scalar* A = cores_[0].row(ix[0]);  // d1 x R
         const Scalar* B = cores_[1].row(ix[1]);  // R x (d2 R)
         const Scalar* C = cores_[2].row(ix[2]);  // d3 x R (G3[i3] transposed)
@@ -274,6 +416,16 @@ public:
 
     void backward(std::uint32_t id, const Scalar* g, unsigned worker = 0) {
         BLOOM_ASSERT(id < n_);
+        if (in_batch_ && worker == 0) {
+            const std::size_t k = batch_slot(id);
+            if (k != npos) {  // summed now, taken to the cores by end_batch()
+                // the slot holds g^T, d3 x (d1 d2): see end_batch
+                const std::uint32_t rows = df_[0] * df_[1], d3 = df_[2];
+                rmap(b_grads_.data() + k * dim_, d3, rows) += crmap(g, rows, d3).transpose();
+                b_touched_[k] = 1;
+                return;
+            }
+        }
         const auto ix = indices(id);
         const Scalar* A = cores_[0].row(ix[0]);
         const Scalar* B = cores_[1].row(ix[1]);
@@ -282,6 +434,16 @@ public:
         Scalar* gB = cores_[1].grads(worker).row(ix[1]);
         Scalar* gC = cores_[2].grads(worker).row(ix[2]);
         const std::uint32_t R = rank_, d1 = df_[0], d2 = df_[1], d3 = df_[2], w = d2 * R;
+        if (whole_m()) {  // five matrix products, as end_batch's for one id
+            const std::uint32_t rows = d1 * d2;
+            Scalar M[tt_scratch], dM[tt_scratch];
+            rmap(M, d1, w).noalias() = crmap(A, d1, R) * crmap(B, R, w);
+            rmap(dM, rows, R).noalias() = crmap(g, rows, d3) * crmap(C, d3, R);
+            rmap(gC, d3, R).noalias() += crmap(g, rows, d3).transpose() * crmap(M, rows, R);
+            rmap(gA, d1, R).noalias() += crmap(dM, d1, w) * crmap(B, R, w).transpose();
+            rmap(gB, R, w).noalias() += crmap(A, d1, R).transpose() * crmap(dM, d1, w);
+            return;
+        }
         Scalar m[tt_scratch], h[tt_scratch];
         for (std::uint32_t j1 = 0; j1 < d1; ++j1) {
             const Scalar* a1 = A + std::size_t{j1} * R;
@@ -338,6 +500,31 @@ private:
         for (std::uint32_t a = 1; a < R; ++a) kernels::axpy(m, a1[a], B + std::size_t{a} * w, w);
     }
 
+    // Whether M = G1[i1] G2[i2], d1 d2 R scalars, fits the stack's tt_scratch: then the per-id
+    // forward and backward are matrix products (Eigen's, faster than the row loops), else they
+    // go a row of core 1 at a time.
+    bool whole_m() const noexcept { return std::size_t{df_[0]} * df_[1] * rank_ <= tt_scratch; }
+    // Core 3's slices of the batch ids k0 .. k0 + cnt, one under the other (cnt d3 x R).
+    void gather_core3(std::uint32_t k0, std::uint32_t cnt) noexcept {
+        const std::uint32_t s = df_[2] * rank_;
+        for (std::uint32_t kk = 0; kk < cnt; ++kk)
+            kernels::copy(b_c_.data() + std::size_t{kk} * s, cores_[2].row(b_ids_[k0 + kk] % nf_[2]), s);
+    }
+    // Batch mode's products: r x c row-major matrices in place.
+    using rmat = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    static Eigen::Map<rmat> rmap(Scalar* p, std::uint32_t r, std::uint32_t c) noexcept {
+        return Eigen::Map<rmat>(p, r, c);
+    }
+    static Eigen::Map<const rmat> crmap(const Scalar* p, std::uint32_t r, std::uint32_t c) noexcept {
+        return Eigen::Map<const rmat>(p, r, c);
+    }
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    // The index of id among the batch's distinct ids, or npos.
+    BLOOM_ALWAYS_INLINE std::size_t batch_slot(std::uint32_t id) const noexcept {
+        const auto it = std::lower_bound(b_ids_.begin(), b_ids_.end(), id);
+        return it != b_ids_.end() && *it == id ? static_cast<std::size_t>(it - b_ids_.begin()) : npos;
+    }
+
     std::uint32_t n_;
     std::uint32_t dim_;
     std::array<std::uint32_t, 3> nf_{};
@@ -345,6 +532,14 @@ private:
     std::uint32_t rank_ = 0;
     std::uint64_t budget_ = 0;
     std::array<trainable_table<Scalar, Opt>, 3> cores_;
+    // Batch mode: the distinct ids (sorted), where each prefix's run of them starts (and their
+    // count last), their rows, their summed gradients (transposed) and whether they have one,
+    // each prefix's M (d1 d2 R), the backward's dM of one prefix, and one prefix's core-3 slices
+    // and rows. Sized by the largest batch, not by n.
+    bool in_batch_ = false;
+    std::vector<std::uint32_t> b_ids_, b_start_;
+    std::vector<std::uint8_t> b_touched_;
+    std::vector<Scalar> b_rows_, b_grads_, b_m_, b_dm_, b_c_, b_e_;
 };
 
 }  // namespace models
