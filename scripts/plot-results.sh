@@ -17,8 +17,10 @@
 #   network-ml100k-speedup.svg, network-synthetic-speedup.svg
 #       epoch-time speed-up, the uncompressed sec_per_epoch (rows with ratio 1, of the same method
 #       when it has one, else of all methods) over the row's, against m/d (log axis).
-#   kinds-ml100k-auc.svg, kinds-ml100k-mrr.svg, kinds-synthetic-auc.svg, kinds-synthetic-mrr.svg
-#                                  from kinds-ml100k-runs.csv / kinds-synthetic-runs.csv
+#   kinds-ml100k-auc.svg, kinds-ml100k-mrr.svg, kinds-synthetic-auc.svg, kinds-synthetic-mrr.svg,
+#   kinds-ml100k-gmf-auc.svg, kinds-ml100k-gmf-mrr.svg
+#                                  from kinds-ml100k-runs.csv / kinds-synthetic-runs.csv /
+#                                  kinds-ml100k-gmf-runs.csv (the GMF + BCE sweep)
 #       (bloom-compare --rows LIST --seeds N --out PREFIX): AUC and MRR against the learned
 #       parameters (log axis), a line per embedding kind, the mean over seeds with min..max bars,
 #       and the popularity floor.
@@ -334,3 +336,5 @@ kinds_sweep "$dir/kinds-ml100k-runs.csv" kinds-ml100k \
     "Embedding kinds against their budget, factorization (BPR, dim 32) on MovieLens 100K"
 kinds_sweep "$dir/kinds-synthetic-runs.csv" kinds-synthetic \
     "Embedding kinds against their budget, factorization (BPR, dim 32) on ML-1M-sized synthetic data"
+kinds_sweep "$dir/kinds-ml100k-gmf-runs.csv" kinds-ml100k-gmf \
+    "Embedding kinds against their budget, GMF with BCE (dim 32, 5 sampled negatives) on MovieLens 100K"

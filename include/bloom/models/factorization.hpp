@@ -842,8 +842,18 @@ private:
         for (std::size_t t = 0; t < nb * w.n_draws; ++t) w.negs[t] = draw_negative(rng, n_items);
         // Kinds with a batch mode compute the batch's embeddings at once (one worker only).
         if constexpr (!Concurrent) begin_batches(w, ex, nb);
-        const bool ok = gmf() ? run_batch_as<Concurrent, true>(w, ex, nb, worker, opt, loss_sum)
-                              : run_batch_as<Concurrent, false>(w, ex, nb, worker, opt, loss_sum);
+        bool ok = false;
+        try {
+            ok = gmf() ? run_batch_as<Concurrent, true>(w, ex, nb, worker, opt, loss_sum)
+                       : run_batch_as<Concurrent, false>(w, ex, nb, worker, opt, loss_sum);
+        } catch (...) {
+            // (no kind is left in a batch: its view() would go on returning the batch's rows)
+            if constexpr (!Concurrent) {
+                end_batch(users_);
+                end_batch(items_);
+            }
+            throw;
+        }
         if constexpr (!Concurrent) {
             end_batch(users_);
             end_batch(items_);
