@@ -187,11 +187,15 @@ std::uint32_t kmeans(const matrix<Scalar>& x, std::uint32_t k, std::uint32_t ite
         col d2 = col::Constant(static_cast<Eigen::Index>(n), std::numeric_limits<Scalar>::infinity());
         col dc(static_cast<Eigen::Index>(n));
         Eigen::ArrayXd bsum;
+        const matrix<Scalar> xt = x.transpose();
         std::size_t pick = uniform_below(rng, static_cast<std::uint32_t>(n));
         for (std::uint32_t c = 0;; ++c) {
             cent.row(c) = x.row(static_cast<Eigen::Index>(pick));
             if (c + 1 == k) break;
-            dc = (x.rowwise() - cent.row(c)).rowwise().squaredNorm().array();
+            // (over xt, x transposed: each column of x one contiguous row, so that the pass
+            // runs across rows in SIMD lanes, in the same order of columns as row by row)
+            dc = (xt.row(0).transpose().array() - cent(c, 0)).square();
+            for (Eigen::Index q = 1; q < w; ++q) dc += (xt.row(q).transpose().array() - cent(c, q)).square();
             d2 = d2.min(dc);
             // The draw: blocks of 64 rows summed (SIMD, in double), the block the target falls
             // in found from their running sum, then the row within it.
