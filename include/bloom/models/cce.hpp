@@ -118,43 +118,38 @@ struct has_reset<Opt, std::void_t<decltype(std::declval<Opt&>().reset())>> : std
 
 // label[i] = the row of `cent` nearest row i of x (squared Euclidean; ties: the lower row), for
 // the rows of x in [0, n). The distances, less the constant ||x||^2, are ||c||^2 - 2 x.c: by
-// blocks of x, one matrix product per block into `dots`, then in place (SIMD); a row's label is
-// the first occurrence of its least value, found by SIMD minima of spans of 16. Returns how many labels
-// changed.
+// blocks of x, one matrix product per block into `dots` (centroids x rows), then the running
+// least over the centroids in order, in SIMD lanes across the rows (a centroid replaces the best
+// so far only when strictly nearer, so ties keep the lower row). Returns how many labels changed.
 template <class Scalar>
 std::size_t nearest_centroids(const matrix<Scalar>& x, const matrix<Scalar>& cent,
                               std::vector<std::uint32_t>& label, matrix<Scalar>& dots,
                               std::vector<Scalar>& norms) {
+    using arr = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
     const Eigen::Index n = x.rows(), k = cent.rows();
+    BLOOM_ASSERT(k < (Eigen::Index{1} << 24));  // labels are carried exactly as Scalar
     norms.resize(static_cast<std::size_t>(k));
     for (Eigen::Index c = 0; c < k; ++c) norms[static_cast<std::size_t>(c)] = cent.row(c).squaredNorm();
-    const Eigen::Map<const Eigen::Array<Scalar, 1, Eigen::Dynamic>> nr(norms.data(), k);
-    const Eigen::Index block = std::max<Eigen::Index>(1, std::min<Eigen::Index>(256, (1 << 20) / std::max<Eigen::Index>(k, 1)));
+    const Eigen::Index block = std::max<Eigen::Index>(1, std::min<Eigen::Index>(1024, (1 << 20) / std::max<Eigen::Index>(k, 1)));
+    arr best, cur, at;
     std::size_t changed = 0;
     for (Eigen::Index i0 = 0; i0 < n; i0 += block) {
         const Eigen::Index b = std::min(block, n - i0);
-        dots.resize(b, k);
-        dots.noalias() = x.middleRows(i0, b) * cent.transpose();
+        dots.resize(k, b);
+        dots.noalias() = cent * x.middleRows(i0, b).transpose();
+        best = norms[0] - Scalar(2) * dots.row(0).array();
+        at.setZero(b);
+        for (Eigen::Index c = 1; c < k; ++c) {
+            cur = norms[static_cast<std::size_t>(c)] - Scalar(2) * dots.row(c).array();
+            const auto nearer = cur < best;
+            at = nearer.select(arr::Constant(b, static_cast<Scalar>(c)), at);
+            best = nearer.select(cur, best);
+        }
         for (Eigen::Index i = 0; i < b; ++i) {
-            auto v = dots.row(i).array();
-            v = nr - Scalar(2) * v;
-            // the first span of 16 holding the least value, then its first occurrence there
-            constexpr Eigen::Index span = 16;
-            Eigen::Index at = 0;
-            Scalar least = v.head(std::min(span, k)).minCoeff();
-            for (Eigen::Index q = span; q < k; q += span) {
-                const Scalar m = v.segment(q, std::min(span, k - q)).minCoeff();
-                if (m < least) {
-                    least = m;
-                    at = q;
-                }
-            }
-            const Scalar* d = dots.data() + i * k;
-            std::uint32_t best = static_cast<std::uint32_t>(at);
-            while (best + 1 < static_cast<std::uint32_t>(k) && !(d[best] == least)) ++best;
-            std::uint32_t& l = label[static_cast<std::size_t>(i0 + i)];
-            changed += l != best;
-            l = best;
+            const auto l = static_cast<std::uint32_t>(at[i]);
+            std::uint32_t& old = label[static_cast<std::size_t>(i0 + i)];
+            changed += old != l;
+            old = l;
         }
     }
     return changed;
