@@ -121,10 +121,17 @@ private:
             case 32: apply_n<32>(wp, gp, offset, n); break;
             case 64: apply_n<64>(wp, gp, offset, n); break;
             default:
-                if (n < 8) {  // short spans (update_range's runs): no SIMD set-up per pass
-                    for (Eigen::Index i = 0; i < n; ++i) apply_n<1>(wp + i, gp + i, offset + i, 1);
-                } else {
-                    apply_n<Eigen::Dynamic>(wp, gp, offset, n);
+                // Other lengths (update_range's runs, other row sizes) in fixed spans of 16, 8 and
+                // 1: full SIMD width from the first scalar, where the dynamic form would peel
+                // scalars until its data is aligned; the same arithmetic per scalar.
+                {
+                    Eigen::Index i = 0;
+                    for (; i + 16 <= n; i += 16) apply_n<16>(wp + i, gp + i, offset + i, 16);
+                    if (i + 8 <= n) {
+                        apply_n<8>(wp + i, gp + i, offset + i, 8);
+                        i += 8;
+                    }
+                    for (; i < n; ++i) apply_n<1>(wp + i, gp + i, offset + i, 1);
                 }
                 break;
         }
