@@ -316,8 +316,7 @@ public:
             const auto ix = indices(b_ids_[k0]);
             // M = G1[i1] G2[i2]: d1 x (d2 R), the same scalars as (d1 d2) x R
             Scalar* M = b_m_.data() + p * mw;
-            rmap(M, d1, d2 * R).noalias() =
-                crmap(cores_[0].row(ix[0]), d1, R) * crmap(cores_[1].row(ix[1]), R, d2 * R);
+            prefix_product(cores_[0].row(ix[0]), cores_[1].row(ix[1]), M);
             // e = M G3[i3]: (d1 d2) x d3 (core 3's slice C = G3[i3]^T is d3 x R)
             if (cnt == 1) {
                 rmap(b_rows_.data() + std::size_t{k0} * dim_, rows, d3).noalias() =
@@ -345,7 +344,7 @@ public:
         if (!in_batch_) return;
         in_batch_ = false;
         const std::uint32_t R = rank_, d1 = df_[0], d2 = df_[1], d3 = df_[2], n3 = nf_[2];
-        const std::uint32_t w = d2 * R, rows = d1 * d2;
+        const std::uint32_t rows = d1 * d2;
         const std::size_t mw = std::size_t{rows} * R;
         const std::size_t np = b_start_.size() - 1;
         Scalar* dM = b_dm_.data();
@@ -376,12 +375,8 @@ public:
             }
             // dG1[i1] += dM G2[i2]^T;  dG2[i2] += G1[i1]^T dM  (dM as d1 x (d2 R))
             const auto ix = indices(b_ids_[b_start_[p]]);
-            const Scalar* A = cores_[0].row(ix[0]);
-            const Scalar* B = cores_[1].row(ix[1]);
-            rmap(cores_[0].grads().row(ix[0]), d1, R).noalias() +=
-                crmap(dM, d1, w) * crmap(B, R, w).transpose();
-            rmap(cores_[1].grads().row(ix[1]), R, w).noalias() +=
-                crmap(A, d1, R).transpose() * crmap(dM, d1, w);
+            prefix_backward(cores_[0].row(ix[0]), cores_[1].row(ix[1]), dM, cores_[0].grads().row(ix[0]),
+                            cores_[1].grads().row(ix[1]));
         }
         b_ids_.clear();
         b_start_.clear();
@@ -393,8 +388,7 @@ public:
         if (whole_m()) {  // two matrix products, M on the stack
             const std::uint32_t R = rank_, d1 = df_[0], d2 = df_[1], d3 = df_[2];
             Scalar M[tt_scratch];
-            rmap(M, d1, d2 * R).noalias() =
-                crmap(cores_[0].row(ix[0]), d1, R) * crmap(cores_[1].row(ix[1]), R, d2 * R);
+            prefix_product(cores_[0].row(ix[0]), cores_[1].row(ix[1]), M);
             rmap(out, d1 * d2, d3).noalias() =
                 crmap(M, d1 * d2, R) * crmap(cores_[2].row(ix[2]), d3, R).transpose();
             return;
@@ -437,11 +431,10 @@ public:
         if (whole_m()) {  // five matrix products, as end_batch's for one id
             const std::uint32_t rows = d1 * d2;
             Scalar M[tt_scratch], dM[tt_scratch];
-            rmap(M, d1, w).noalias() = crmap(A, d1, R) * crmap(B, R, w);
+            prefix_product(A, B, M);
             rmap(dM, rows, R).noalias() = crmap(g, rows, d3) * crmap(C, d3, R);
             rmap(gC, d3, R).noalias() += crmap(g, rows, d3).transpose() * crmap(M, rows, R);
-            rmap(gA, d1, R).noalias() += crmap(dM, d1, w) * crmap(B, R, w).transpose();
-            rmap(gB, R, w).noalias() += crmap(A, d1, R).transpose() * crmap(dM, d1, w);
+            prefix_backward(A, B, dM, gA, gB);
             return;
         }
         Scalar m[tt_scratch], h[tt_scratch];
@@ -500,6 +493,20 @@ private:
         for (std::uint32_t a = 1; a < R; ++a) kernels::axpy(m, a1[a], B + std::size_t{a} * w, w);
     }
 
+    // M = G1[i1] G2[i2], the product a prefix's ids share: d1 x (d2 R), the same scalars as
+    // (d1 d2) x R. A and B are the slices G1[i1] (d1 x R) and G2[i2] (R x d2 R).
+    void prefix_product(const Scalar* A, const Scalar* B, Scalar* M) const noexcept {
+        const std::uint32_t R = rank_, d1 = df_[0], w = df_[1] * R;
+        rmap(M, d1, w).noalias() = crmap(A, d1, R) * crmap(B, R, w);
+    }
+    // The prefix's share of a backward pass, from dM = d loss / d M (d1 x d2 R):
+    // dG1[i1] += dM G2[i2]^T into gA, dG2[i2] += G1[i1]^T dM into gB.
+    void prefix_backward(const Scalar* A, const Scalar* B, const Scalar* dM, Scalar* gA,
+                         Scalar* gB) const noexcept {
+        const std::uint32_t R = rank_, d1 = df_[0], w = df_[1] * R;
+        rmap(gA, d1, R).noalias() += crmap(dM, d1, w) * crmap(B, R, w).transpose();
+        rmap(gB, R, w).noalias() += crmap(A, d1, R).transpose() * crmap(dM, d1, w);
+    }
     // Whether M = G1[i1] G2[i2], d1 d2 R scalars, fits the stack's tt_scratch: then the per-id
     // forward and backward are matrix products (Eigen's, faster than the row loops), else they
     // go a row of core 1 at a time.
